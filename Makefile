@@ -1,0 +1,34 @@
+# One venv, made on first use: `make run` and `make test` work on a fresh machine.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test codegen check lint typecheck fuzz bench-codegen bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+codegen: $(STAMP)
+	$(BIN)/oschema-gen generate schemas/* --out generated
+
+check: $(STAMP)
+	$(BIN)/oschema-gen check schemas/* --out generated
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict generated src/oschema_gen
+
+fuzz: $(STAMP)
+	OSCHEMA_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest -q tests/compiler/test_fuzz.py
+
+bench-codegen: $(STAMP)
+	$(BIN)/python bench/codegen.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis
