@@ -19,7 +19,7 @@ check: $(STAMP)
 	$(BIN)/oschema-gen check schemas/* --out generated
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict generated src/oschema_gen

@@ -37,8 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def compile_domains(dirs: Sequence[Path], err: object = None) -> tuple[list[GeneratedFile], list[str]] | None:
-    """Load, check and emit every domain; print diagnostics; None when any has errors."""
+def compile_domains(
+    dirs: Sequence[Path], err: object = None, *, emit: bool = True
+) -> tuple[list[GeneratedFile], list[str]] | None:
+    """Load, check and (unless `emit` is false) emit every domain; print diagnostics; None when any has errors."""
     stream = err or sys.stderr
     files: list[GeneratedFile] = []
     packages: list[str] = []
@@ -59,14 +61,16 @@ def compile_domains(dirs: Sequence[Path], err: object = None) -> tuple[list[Gene
             continue
         names[result.domain.name] = directory
         packages.append(result.domain.package)
-        files.extend(emit_domain(result.domain))
+        if emit:
+            files.extend(emit_domain(result.domain))
     return None if failed else (files, packages)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        compiled = compile_domains(args.schema_dirs)
+        # `lint` only checks: rendering and formatting the output would be wasted time.
+        compiled = compile_domains(args.schema_dirs, emit=args.command != "lint")
         if compiled is None:
             return EXIT_ERRORS
         files, packages = compiled

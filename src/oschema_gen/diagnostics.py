@@ -103,7 +103,9 @@ class Diagnostic:
             caret_col = loc.column - 1 - start
             out.append(f"{pad} |")
             out.append(f"{gutter} | {shown}")
-            out.append(f"{pad} | {' ' * max(caret_col, 0)}{'^' * max(self.length, 1)}")
+            # Tabs stay tabs under the text, so the caret lines up whatever the tab width.
+            indent = "".join("\t" if ch == "\t" else " " for ch in shown[: max(caret_col, 0)])
+            out.append(f"{pad} | {indent}{'^' * max(self.length, 1)}")
         return "\n".join(out)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import re
 
 from . import naming
 from .diagnostics import DiagnosticBag
@@ -17,6 +18,10 @@ from .syntax import EnumSyntax, FieldSyntax, FileSyntax, ServiceSyntax, Span, St
 from .source import Location
 
 KNOWN_ANNOTATIONS = ("index", "search", "owner")
+CRUD_VERBS = ("new", "get", "set", "delete", "list", "list_full", "exists", "find")
+# Attributes every generated client has (from osis.rpc.client), which CRUD accessors and
+# service methods must not shadow.
+CLIENT_RESERVED = frozenset({"close", "batch", "transport"})
 
 # Names the generated models module defines or imports at top level; a schema type
 # with one of these names would shadow them.
@@ -32,23 +37,36 @@ def _loc(span: Span) -> Location:
     return Location(span.path, span.line, span.column)
 
 
-def _docstring(doc: str) -> str:
-    """A Python string literal for a docstring that is safe whatever the doc holds."""
-    if not doc:
-        return ""
-    if '"""' in doc or "\\" in doc or doc.endswith('"'):
-        return repr(doc)
-    if "\n" in doc:
-        return f'"""{doc}\n"""'
-    return f'"""{doc}"""'
+# What a declaration looks like at the start of a line; used to learn which type names a
+# file that failed to parse would have declared.
+_DECL_START = re.compile(r"^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=", re.MULTILINE)
+
+
+def _example(wanted: str, name: str, valid: bool) -> str:
+    """` (e.g. 'x')` when the converted name is a valid, different suggestion."""
+    return f" (e.g. '{wanted}')" if valid and wanted != name else ""
+
+
+def _snake_example(name: str) -> str:
+    wanted = re.sub(r"_+", "_", naming.snake_case(name)).strip("_")
+    return _example(wanted, name, naming.is_snake(wanted))
+
+
+def _pascal_example(name: str) -> str:
+    wanted = naming.pascal_case(name)
+    return _example(wanted, name, naming.is_pascal(wanted))
 
 
 class _Lowering:
-    def __init__(self, name: str, files: list[FileSyntax], bag: DiagnosticBag) -> None:
+    def __init__(self, name: str, files: list[FileSyntax], bag: DiagnosticBag, complete: bool = True) -> None:
         self.domain_name = name
         self.files = files
         self.bag = bag
         self.decls: dict[str, StructSyntax | EnumSyntax] = {}
+        # A file that could not be read or parsed already has its error; types it would
+        # have declared must not cascade into "unknown type" errors elsewhere.
+        self.complete = complete
+        self.unparsed_names = {m for f in files if f.failed for m in _DECL_START.findall(f.source.text)}
 
     def error(self, code: str, message: str, span: Span, length: int | None = None) -> None:
         self.bag.add(code, message, _loc(span), length or span.length)
@@ -60,7 +78,7 @@ class _Lowering:
                 if isinstance(decl, ServiceSyntax):
                     continue
                 if not naming.is_pascal(decl.name):
-                    self.error("OS107", f"type name '{decl.name}' must be PascalCase (e.g. '{naming.pascal_case(decl.name)}')", decl.span)
+                    self.error("OS107", f"type name '{decl.name}' must be PascalCase{_pascal_example(decl.name)}", decl.span)
                 if decl.name in RESERVED_TYPE_NAMES or decl.name in SCALARS:
                     self.error("OS117", f"type name '{decl.name}' is reserved in generated code; choose another name", decl.span)
                 first = self.decls.get(decl.name)
@@ -110,6 +128,8 @@ class _Lowering:
         return None
 
     def unknown_type(self, expr: TypeExpr) -> None:
+        if not self.complete or expr.name in self.unparsed_names:
+            return
         suggestion = SCALAR_SYNONYMS.get(expr.name) or naming.closest(expr.name, sorted([*SCALARS, *self.decls]))
         hint = f"; did you mean '{suggestion}'?" if suggestion else ""
         self.error("OS101", f"unknown type '{expr.name}'{hint}", expr.span)
@@ -138,7 +158,22 @@ class _Lowering:
                     domain.structs.append(self.struct(decl))
         domain.filters = [filter_struct(s, self.bag) for s in domain.structs if s.root]
         domain.services = self.services([d for f in self.files for d in f.decls if isinstance(d, ServiceSyntax)])
+        self.check_rpc_names(domain)
         return domain
+
+    def check_rpc_names(self, domain: Domain) -> None:
+        """Client attributes and service-class methods share one namespace each; keep them apart."""
+        taken: dict[str, str] = {name: "a method of every generated client" for name in CLIENT_RESERVED}
+        for root in domain.root_objects:
+            if root.snake in taken:
+                self.bag.add("OS108", f"root object '{root.name}' would be the client attribute '{root.snake}', which is {taken[root.snake]}; rename the type", root.location)
+                continue
+            taken[root.snake] = f"the CRUD accessor of '{root.name}'"
+            for verb in CRUD_VERBS:
+                taken[f"{root.snake}_{verb}"] = f"the server handler of '{root.snake}.{verb}'"
+        for method in domain.methods:
+            if method.py_name in taken:
+                self.bag.add("OS108", f"method '{method.name}' would clash with {taken[method.py_name]}; rename the method", method.location)
 
     def enum(self, decl: EnumSyntax) -> Enum:
         if decl.root:
@@ -149,15 +184,15 @@ class _Lowering:
         seen: dict[str, Span] = {}
         for value in decl.values:
             if not naming.is_snake(value.name):
-                self.error("OS107", f"enum value '{value.name}' must be snake_case (e.g. '{naming.snake_case(value.name)}')", value.span)
+                self.error("OS107", f"enum value '{value.name}' must be snake_case{_snake_example(value.name)}", value.span)
             if value.name in seen:
                 self.error("OS104", f"enum value '{value.name}' is already listed at {_loc(seen[value.name])}", value.span)
                 continue
             seen[value.name] = value.span
             values.append(
-                EnumValue(value.name, naming.enum_member(value.name), value.doc, _loc(value.span), _docstring(value.doc))
+                EnumValue(value.name, naming.enum_member(value.name), value.doc, _loc(value.span), naming.docstring_literal(value.doc))
             )
-        return Enum(decl.name, decl.doc, tuple(values), _loc(decl.span), _docstring(decl.doc))
+        return Enum(decl.name, decl.doc, tuple(values), _loc(decl.span), naming.docstring_literal(decl.doc))
 
     def struct(self, decl: StructSyntax) -> Struct:
         fields: list[Field] = []
@@ -183,7 +218,13 @@ class _Lowering:
             fields.append(lowered)
         owners = [f for f in fields if f.owner]
         for extra in owners[1:]:
-            self.bag.add("OS119", f"struct '{decl.name}' already has owner field '{owners[0].name}'", extra.location)
+            ann = next(a for a in extra.annotations if a.name == "owner")
+            self.bag.add(
+                "OS119",
+                f"struct '{decl.name}' already has owner field '{owners[0].name}'; only one field can be '@owner'",
+                ann.location,
+                len("@owner"),
+            )
         if decl.root:
             fields = self.root_sid(decl, fields)
         return Struct(
@@ -192,7 +233,7 @@ class _Lowering:
             root=decl.root,
             fields=tuple(fields),
             location=_loc(decl.span),
-            py_docstring=_docstring(decl.doc),
+            py_docstring=naming.docstring_literal(decl.doc),
             snake=naming.snake_case(decl.name),
         )
 
@@ -220,7 +261,7 @@ class _Lowering:
 
     def field(self, owner: StructSyntax, syntax: FieldSyntax) -> Field | None:
         if not naming.is_snake(syntax.name):
-            self.error("OS107", f"field name '{syntax.name}' must be snake_case (e.g. '{naming.snake_case(syntax.name)}')", syntax.span)
+            self.error("OS107", f"field name '{syntax.name}' must be snake_case{_snake_example(syntax.name)}", syntax.span)
         if syntax.optional_marks > 1:
             self.error("OS114", f"field '{syntax.name}' is marked optional twice; write either 'name?: T' or 'name: T?'", syntax.span)
         ref = self.resolve(syntax.type)
@@ -248,7 +289,7 @@ class _Lowering:
         if py_name != syntax.name:
             args.append(f"validation_alias={syntax.name!r}")
             args.append(f"serialization_alias={syntax.name!r}")
-        value = f"Field({', '.join(args)})" if args else None
+        value = None if not args else "None" if args == ["default=None"] else f"Field({', '.join(args)})"
         return Field(
             name=syntax.name,
             py_name=py_name,
@@ -273,12 +314,13 @@ class _Lowering:
                 continue
             seen.add(ann.name)
             if not known:
-                self.bag.add(
-                    "OS201",
-                    f"unknown annotation '@{ann.name}' (known: {', '.join('@' + k for k in KNOWN_ANNOTATIONS)}); it is kept but has no effect",
-                    _loc(ann.span),
-                    ann.span.length,
+                near = naming.closest(ann.name, list(KNOWN_ANNOTATIONS))
+                what = (
+                    f"; did you mean '@{near}'? (it is kept but has no effect)"
+                    if near
+                    else f" (known: {', '.join('@' + k for k in KNOWN_ANNOTATIONS)}); it is kept but has no effect"
                 )
+                self.bag.add("OS201", f"unknown annotation '@{ann.name}'{what}", _loc(ann.span), ann.span.length)
             elif ann.args is not None:
                 self.error("OS109", f"'@{ann.name}' takes no arguments", ann.span)
             if known and ref is not None:
@@ -296,9 +338,13 @@ class _Lowering:
     def services(self, blocks: list[ServiceSyntax]) -> list[Service]:
         out: list[Service] = []
         seen: dict[str, Span] = {}
+        blocks_seen: dict[str, Span] = {}
         for block in blocks:
             if not naming.is_pascal(block.name):
-                self.error("OS107", f"service name '{block.name}' must be PascalCase", block.span)
+                self.error("OS107", f"service name '{block.name}' must be PascalCase{_pascal_example(block.name)}", block.span)
+            if block.name in blocks_seen:
+                self.error("OS102", f"service '{block.name}' is already declared at {_loc(blocks_seen[block.name])}", block.span)
+            blocks_seen.setdefault(block.name, block.span)
             methods: list[Method] = []
             for m in block.methods:
                 if "." in m.name:
@@ -306,7 +352,7 @@ class _Lowering:
                     self.error("OS111", f"method name '{m.name}' has dots; service methods are flat snake_case (e.g. '{flat}'); CRUD methods are generated for root objects", m.span)
                     continue
                 if not naming.is_snake(m.name):
-                    self.error("OS107", f"method name '{m.name}' must be snake_case (e.g. '{naming.snake_case(m.name)}')", m.span)
+                    self.error("OS107", f"method name '{m.name}' must be snake_case{_snake_example(m.name)}", m.span)
                 if m.name in seen:
                     self.error("OS105", f"method '{m.name}' is already declared at {_loc(seen[m.name])}", m.span)
                     continue
@@ -321,7 +367,7 @@ class _Lowering:
                     param = m.params[0]
                     param_name = param.name
                     if not naming.is_snake(param.name):
-                        self.error("OS107", f"parameter name '{param.name}' must be snake_case", param.span)
+                        self.error("OS107", f"parameter name '{param.name}' must be snake_case{_snake_example(param.name)}", param.span)
                     input_name = self.struct_type(m.name, "input", param.type)
                 output_name = self.struct_type(m.name, "output", m.output) if m.output is not None else None
                 py_name = f"{m.name}_" if keyword.iskeyword(m.name) else m.name
@@ -339,5 +385,6 @@ class _Lowering:
         return ref.target
 
 
-def lower_domain(name: str, files: list[FileSyntax], bag: DiagnosticBag) -> Domain:
-    return _Lowering(name, files, bag).lower()
+def lower_domain(name: str, files: list[FileSyntax], bag: DiagnosticBag, complete: bool = True) -> Domain:
+    """Check and lower one domain. `complete` is False when some file could not be read."""
+    return _Lowering(name, files, bag, complete).lower()

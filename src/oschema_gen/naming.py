@@ -18,7 +18,7 @@ _PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 # Names the generated modules import or use in annotations: a field with one of these
 # names would shadow it inside the class body, where pydantic resolves annotations.
 _GENERATED_CODE_NAMES = frozenset(
-    {"Annotated", "Any", "BaseModel", "ConfigDict", "Field", "Literal", "StrEnum", "OTime", "annotations"}
+    {"Annotated", "Any", "BaseModel", "ConfigDict", "Field", "Literal", "StrEnum", "OTime", "annotations", "self", "cls"}
 )
 
 
@@ -48,6 +48,11 @@ def unsafe_attribute(name: str) -> bool:
 
 def python_attribute(name: str) -> str:
     return f"{name}_" if unsafe_attribute(name) else name
+
+
+def python_parameter(name: str) -> str:
+    """A function parameter may shadow builtins harmlessly; only keywords and `self` are unsafe."""
+    return f"{name}_" if keyword.iskeyword(name) or name in ("self", "cls") else name
 
 
 def is_snake(name: str) -> bool:
@@ -86,3 +91,15 @@ def closest(name: str, candidates: list[str]) -> str | None:
         hit = lowered.get(name.lower())
         return hit
     return matches[0]
+
+
+def docstring_literal(doc: str) -> str:
+    """A Python string literal for a docstring that is safe whatever the doc holds ("" for none)."""
+    if not doc:
+        return ""
+    if '"""' in doc or doc.endswith(('"', "\\")):
+        return repr(doc)
+    prefix = "r" if "\\" in doc else ""
+    if "\n" in doc:
+        return f'{prefix}"""{doc}\n"""'
+    return f'{prefix}"""{doc}"""'

@@ -114,6 +114,8 @@ Decl = StructSyntax | EnumSyntax | ServiceSyntax
 class FileSyntax:
     source: SourceFile
     decls: list[Decl] = field(default_factory=list)
+    # True when the file could not be parsed: its declarations are missing from `decls`.
+    failed: bool = False
 
 
 ROOT_MARKER = "[rootobject]"
@@ -181,7 +183,36 @@ class _Builder:
         if isinstance(node, Token):
             return Span(self.source.path, node.line or 1, node.column or 1, length or len(str(node)))
         meta = node.meta
-        return Span(self.source.path, getattr(meta, "line", 1), getattr(meta, "column", 1), length or 1)
+        line, column = getattr(meta, "line", 1), getattr(meta, "column", 1)
+        if length is None and getattr(meta, "end_line", None) == line:
+            # Underline the whole node (e.g. `[Item]`) when it sits on one line.
+            length = max(getattr(meta, "end_column", column + 1) - column, 1)
+        return Span(self.source.path, line, column, length or 1)
+
+    def starts_line(self, tok: Token) -> bool:
+        """True when only whitespace precedes `tok` on its line."""
+        return not self.source.line_text(tok.line or 1)[: (tok.column or 1) - 1].strip()
+
+    def item_doc(self, tok: Token, shared_lines: set[int], *, trailing: bool = True) -> str:
+        """The doc of a field, enum value or method.
+
+        Comments only belong to an item that has its line to itself: in
+        `Size = enum { small medium large }` the comment above is the enum's doc, not
+        each value's.
+        """
+        if not self.starts_line(tok) or (tok.line or 1) in shared_lines:
+            return ""
+        return self.doc_for(tok.line or 1, trailing=trailing)
+
+    @staticmethod
+    def shared_lines(tokens: list[Token]) -> set[int]:
+        """Lines that hold more than one of `tokens`."""
+        seen: set[int] = set()
+        shared: set[int] = set()
+        for tok in tokens:
+            line = tok.line or 1
+            (shared if line in seen else seen).add(line)
+        return shared
 
     def doc_for(self, line: int, *, trailing: bool = False) -> str:
         doc = self.comments.block_above(line)
@@ -214,7 +245,9 @@ class _Builder:
         name_tok = node.children[0]
         assert isinstance(name_tok, Token)
         doc, root = self._split_root(self.doc_for(name_tok.line or 1))
-        fields = tuple(self.field(c) for c in node.children[1:] if isinstance(c, Tree))
+        field_nodes = [c for c in node.children[1:] if isinstance(c, Tree)]
+        shared = self.shared_lines([self._first_token(c) for c in field_nodes])
+        fields = tuple(self.field(c, shared) for c in field_nodes)
         return StructSyntax(str(name_tok), self.span(name_tok), fields, doc, root)
 
     def enum(self, node: Tree[Token]) -> EnumSyntax:
@@ -222,14 +255,21 @@ class _Builder:
         assert isinstance(name_tok, Token)
         doc, root = self._split_root(self.doc_for(name_tok.line or 1))
         values = []
-        for child in node.children[1:]:
-            if isinstance(child, Tree):
-                tok = child.children[0]
-                assert isinstance(tok, Token)
-                values.append(EnumValueSyntax(str(tok), self.span(tok), self.doc_for(tok.line or 1, trailing=True)))
+        value_tokens = [self._first_token(c) for c in node.children[1:] if isinstance(c, Tree)]
+        shared = self.shared_lines(value_tokens)
+        for tok in value_tokens:
+            values.append(EnumValueSyntax(str(tok), self.span(tok), self.item_doc(tok, shared)))
         return EnumSyntax(str(name_tok), self.span(name_tok), tuple(values), doc, root)
 
-    def field(self, node: Tree[Token]) -> FieldSyntax:
+    @staticmethod
+    def _first_token(node: Tree[Token]) -> Token:
+        tok = node.children[0]
+        if isinstance(tok, Tree):  # a method's name
+            tok = tok.children[0]
+        assert isinstance(tok, Token)
+        return tok
+
+    def field(self, node: Tree[Token], shared: set[int]) -> FieldSyntax:
         name_tok = node.children[0]
         assert isinstance(name_tok, Token)
         marks = 0
@@ -249,7 +289,7 @@ class _Builder:
             type_expr,
             marks,
             tuple(annotations),
-            self.doc_for(name_tok.line or 1, trailing=True),
+            self.item_doc(name_tok, shared),
         )
 
     def annotation(self, node: Tree[Token]) -> AnnotationSyntax:
@@ -281,10 +321,12 @@ class _Builder:
     def service(self, node: Tree[Token]) -> ServiceSyntax:
         name_tok = node.children[0]
         assert isinstance(name_tok, Token)
-        methods = tuple(self.method(c) for c in node.children[1:] if isinstance(c, Tree))
+        method_nodes = [c for c in node.children[1:] if isinstance(c, Tree)]
+        shared = self.shared_lines([self._first_token(c) for c in method_nodes])
+        methods = tuple(self.method(c, shared) for c in method_nodes)
         return ServiceSyntax(str(name_tok), self.span(name_tok), methods, self.doc_for(name_tok.line or 1))
 
-    def method(self, node: Tree[Token]) -> MethodSyntax:
+    def method(self, node: Tree[Token], shared: set[int]) -> MethodSyntax:
         name_tree = node.children[0]
         assert isinstance(name_tree, Tree)
         parts = [t for t in name_tree.children if isinstance(t, Token)]
@@ -303,7 +345,7 @@ class _Builder:
                 params.append(ParamSyntax(str(ptok), self.span(ptok), self.type_expr(ptype, 0)))
             else:
                 output = self.type_expr(child, 0)
-        return MethodSyntax(full, span, tuple(params), output, self.doc_for(first.line or 1))
+        return MethodSyntax(full, span, tuple(params), output, self.item_doc(first, shared, trailing=False))
 
 
 class _TooDeep(Exception):
@@ -318,8 +360,9 @@ def _syntax_error(source: SourceFile, err: UnexpectedInput, bag: DiagnosticBag) 
         line, column = 1, 1
     loc = source.at(line, column)
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
-        lines = source.text.splitlines() or [""]
-        end_loc = source.at(len(lines), len(lines[-1]) + 1)
+        text = source.text.removesuffix("\n")
+        last = text.rsplit("\n", 1)[-1].removesuffix("\r")
+        end_loc = source.at(text.count("\n") + 1, len(last) + 1)
         wanted = getattr(err, "accepts", None) or err.expected or []
         expected = sorted({_describe_terminal(t) for t in wanted})
         bag.add("OS002", f"unexpected end of file; expected {_join(expected)}", end_loc)
@@ -330,15 +373,29 @@ def _syntax_error(source: SourceFile, err: UnexpectedInput, bag: DiagnosticBag) 
         hint = ""
         if got == ",":
             hint = " (fields and enum values are separated by newlines, not commas)"
-        elif got == ";":
-            hint = " (no semicolons in .oschema)"
+        elif got == "=" and "'@'" in expected:
+            hint = " (fields have no default values)"
         bag.add("OS001", f"unexpected '{got}'; expected {_join(expected)}{hint}", loc, max(len(got), 1))
         return
     if isinstance(err, UnexpectedCharacters):
-        ch = source.line_text(line)[column - 1 : column] or "?"
-        bag.add("OS001", f"unexpected character {ch!r}", loc)
+        ch = getattr(err, "char", "") or source.line_text(line)[column - 1 : column] or "?"
+        bag.add("OS001", f"unexpected character {ch!r}{_char_hint(ch)}", loc)
         return
     bag.add("OS001", "syntax error", loc)
+
+
+def _char_hint(ch: str) -> str:
+    if ch == ";":
+        return " (no semicolons in .oschema: one field per line)"
+    if ch == "/":
+        return " (comments start with '#')"
+    if ch == "'":
+        return " (strings use double quotes)"
+    if ch == "\ufeff":
+        return " (a byte-order mark is only allowed at the very start of a file)"
+    if not ch.isascii() and ch.isalnum():
+        return " (names use ASCII letters, digits and '_' only)"
+    return ""
 
 
 def _join(words: list[str]) -> str:
@@ -358,12 +415,16 @@ def parse_source(source: SourceFile, bag: DiagnosticBag) -> FileSyntax:
         result.decls = _Builder(source, comments, bag).build(tree)
     except UnexpectedInput as err:
         _syntax_error(source, err, bag)
+        result.failed = True
     except _TooDeep as deep:
         bag.add("OS005", f"types nested deeper than {MAX_TYPE_DEPTH} levels", source.at(deep.span.line, deep.span.column))
+        result.failed = True
     except RecursionError:
         bag.add("OS005", "input nested too deeply to parse", source.at(1, 1))
+        result.failed = True
     except LarkError as err:  # pragma: no cover - defensive: any other parser failure is still a diagnostic
         bag.add("OS001", f"syntax error: {err}", source.at(1, 1))
+        result.failed = True
     return result
 
 

@@ -24,7 +24,7 @@ def header(domain: Domain, comment: str = "#") -> str:
 
 def emit_domain(domain: Domain) -> list[GeneratedFile]:
     """Every file of the domain's package, in a stable order."""
-    from . import json_schema, models, package
+    from . import json_schema, models, openrpc, package, rpc_modules
 
     base = domain.package
     files = [
@@ -32,5 +32,8 @@ def emit_domain(domain: Domain) -> list[GeneratedFile]:
         GeneratedFile(f"{base}/models.py", models.models_module(domain)),
         GeneratedFile(f"{base}/py.typed", ""),
         GeneratedFile(f"{base}/schema.json", json_schema.schema_document(domain)),
+        GeneratedFile(f"{base}/openrpc.json", openrpc.openrpc_document(domain)),
+        GeneratedFile(f"{base}/client.py", rpc_modules.client_module(domain)),
+        GeneratedFile(f"{base}/server.py", rpc_modules.server_module(domain)),
     ]
     return sorted(files, key=lambda f: f.path)
