@@ -1,0 +1,1 @@
+"""Tests of the generic JSON-RPC runtime, osis.rpc."""
