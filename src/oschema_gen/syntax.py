@@ -14,6 +14,7 @@ from importlib.resources import files
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from . import cache_dir
 from .diagnostics import DiagnosticBag
 from .source import SourceFile
 
@@ -133,7 +134,11 @@ _TERMINAL_WORDS = {
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     grammar = files("oschema_gen").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    # Building the LALR tables is most of a small run's time; Lark keeps them in a file of
+    # ours, checked against a hash of the grammar and options (and rebuilt when unusable).
+    directory = cache_dir("lark")
+    cache: str | bool = str(directory / "grammar.lalr") if directory else False
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False, cache=cache)
 
 
 def _describe_terminal(name: str) -> str:
