@@ -89,7 +89,11 @@ class AgentAuditEntry(BaseModel):
     """
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     sid: str = Field(default="", description="Short base-36 id, assigned by the store on `new`.")
     tool_name: str = Field(description='Name of the tool, e.g. "web_search".')
@@ -107,7 +111,11 @@ class AgentUsageEntry(BaseModel):
     """One call to a language model and the tokens it cost."""
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     sid: str = Field(default="", description="Short base-36 id, assigned by the store on `new`.")
     model: str = Field(
@@ -126,7 +134,11 @@ class AgentConversation(BaseModel):
     """A conversation between a user and the agent."""
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     sid: str = Field(default="", description="Short base-36 id, assigned by the store on `new`.")
     title: str
@@ -140,7 +152,11 @@ class AgentMessage(BaseModel):
     """One message of a conversation."""
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     sid: str = Field(default="", description="Short base-36 id, assigned by the store on `new`.")
     conversation_sid: str = Field(description="The conversation this message belongs to.")
@@ -160,7 +176,11 @@ class AgentMemory(BaseModel):
     """
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     sid: str = Field(default="", description="Short base-36 id, assigned by the store on `new`.")
     user_sid: str
@@ -183,7 +203,11 @@ class AuditSearchInput(BaseModel):
     """Filters for `audit_search`; every given condition must hold."""
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     tool_name: str | None = None
     user_sid: str | None = None
@@ -202,7 +226,11 @@ class AuditSearchOutput(BaseModel):
     """A page of audit entries, newest first, with the number of all matches."""
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     items: list[AgentAuditEntry] = Field(default_factory=list)
     total: U64
@@ -212,7 +240,11 @@ class UsageSummaryInput(BaseModel):
     """Window and filters for `usage_summary`."""
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     days: U16 | None = Field(
         default=None, description="UTC days to cover, today included; default 30."
@@ -225,7 +257,11 @@ class UsageTotals(BaseModel):
     """Token sums of a set of usage entries."""
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     prompt_tokens: U64
     completion_tokens: U64
@@ -235,7 +271,11 @@ class UsageTotals(BaseModel):
 
 class ModelUsage(BaseModel):
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     model: str
     prompt_tokens: U64
@@ -246,7 +286,11 @@ class ModelUsage(BaseModel):
 
 class DailyUsage(BaseModel):
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     date: str = Field(description="The UTC day, YYYY-MM-DD.")
     prompt_tokens: U64
@@ -257,7 +301,11 @@ class DailyUsage(BaseModel):
 
 class DailyModelUsage(BaseModel):
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     date: str
     model: str
@@ -267,7 +315,11 @@ class DailyModelUsage(BaseModel):
 
 class UserUsage(BaseModel):
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     user_sid: str
     total_tokens: U64
@@ -280,7 +332,11 @@ class UsageSummaryOutput(BaseModel):
     """
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     totals: UsageTotals
     by_model: list[ModelUsage] = Field(default_factory=list)
@@ -293,7 +349,11 @@ class MemorySearchInput(BaseModel):
     """Filters for `memory_search`; every given condition must hold."""
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     user_sid: str | None = None
     category: MemoryCategory | None = None
@@ -308,7 +368,11 @@ class MemorySearchInput(BaseModel):
 
 class MemorySearchOutput(BaseModel):
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     items: list[AgentMemory] = Field(default_factory=list)
     total: U64
@@ -318,14 +382,22 @@ class MemoryTouchInput(BaseModel):
     """Which memory was recalled."""
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     sid: str
 
 
 class ConversationListInput(BaseModel):
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     user_sid: str | None = None
     limit: U32 | None = None
@@ -336,7 +408,11 @@ class ConversationListOutput(BaseModel):
     """Conversations, most recently updated first."""
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     items: list[AgentConversation] = Field(default_factory=list)
     total: U64
@@ -344,7 +420,11 @@ class ConversationListOutput(BaseModel):
 
 class MessageHistoryInput(BaseModel):
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     conversation_sid: str
     limit: U32 | None = None
@@ -355,7 +435,11 @@ class MessageHistoryOutput(BaseModel):
     """Messages of one conversation, oldest first."""
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     items: list[AgentMessage] = Field(default_factory=list)
     total: U64
@@ -365,7 +449,11 @@ class StatsInput(BaseModel):
     """Scope of the dashboard numbers."""
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     user_sid: str | None = None
     days: U16 | None = Field(
@@ -375,7 +463,11 @@ class StatsInput(BaseModel):
 
 class ToolStats(BaseModel):
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     tool_name: str
     calls: U64
@@ -387,7 +479,11 @@ class ToolStats(BaseModel):
 
 class ToolCount(BaseModel):
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     tool_name: str
     count: U64
@@ -395,7 +491,11 @@ class ToolCount(BaseModel):
 
 class ModelTokens(BaseModel):
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     model: str
     total_tokens: U64
@@ -403,7 +503,11 @@ class ModelTokens(BaseModel):
 
 class DailyToolCalls(BaseModel):
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     date: str
     calls: U64
@@ -412,7 +516,11 @@ class DailyToolCalls(BaseModel):
 
 class CategoryCount(BaseModel):
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     category: MemoryCategory
     count: U64
@@ -422,7 +530,11 @@ class StatsOutput(BaseModel):
     """The numbers of the hero_agent dashboard."""
 
     model_config = ConfigDict(
-        extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="ignore",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     tool_calls: U64
     tool_success_rate: F64 = Field(
@@ -451,7 +563,11 @@ class AgentAuditEntryFilter(BaseModel):
     """Conditions for `agent_audit_entry.find`: every member given must hold."""
 
     model_config = ConfigDict(
-        extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="forbid",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     tool_name: str | None = Field(default=None, description="`tool_name` equals this value.")
     tool_name_in: list[str] | None = Field(
@@ -487,7 +603,11 @@ class AgentUsageEntryFilter(BaseModel):
     """Conditions for `agent_usage_entry.find`: every member given must hold."""
 
     model_config = ConfigDict(
-        extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="forbid",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     model: str | None = Field(default=None, description="`model` equals this value.")
     model_in_: list[str] | None = Field(
@@ -522,7 +642,11 @@ class AgentConversationFilter(BaseModel):
     """Conditions for `agent_conversation.find`: every member given must hold."""
 
     model_config = ConfigDict(
-        extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="forbid",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     user_sid: str | None = Field(default=None, description="`user_sid` equals this value.")
     user_sid_in: list[str] | None = Field(
@@ -566,7 +690,11 @@ class AgentMessageFilter(BaseModel):
     """Conditions for `agent_message.find`: every member given must hold."""
 
     model_config = ConfigDict(
-        extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="forbid",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     conversation_sid: str | None = Field(
         default=None, description="`conversation_sid` equals this value."
@@ -604,7 +732,11 @@ class AgentMemoryFilter(BaseModel):
     """Conditions for `agent_memory.find`: every member given must hold."""
 
     model_config = ConfigDict(
-        extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        extra="forbid",
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
     )
     user_sid: str | None = Field(default=None, description="`user_sid` equals this value.")
     user_sid_in: list[str] | None = Field(
@@ -666,40 +798,3 @@ class AgentMemoryFilter(BaseModel):
     updated_at_lte: OTime | None = Field(
         default=None, description="`updated_at` is at most this value."
     )
-
-
-# Resolve forward references now, so the first validation does not pay for it and
-# models that mention each other work in any declaration order.
-AgentAuditEntry.model_rebuild()
-AgentUsageEntry.model_rebuild()
-AgentConversation.model_rebuild()
-AgentMessage.model_rebuild()
-AgentMemory.model_rebuild()
-AuditSearchInput.model_rebuild()
-AuditSearchOutput.model_rebuild()
-UsageSummaryInput.model_rebuild()
-UsageTotals.model_rebuild()
-ModelUsage.model_rebuild()
-DailyUsage.model_rebuild()
-DailyModelUsage.model_rebuild()
-UserUsage.model_rebuild()
-UsageSummaryOutput.model_rebuild()
-MemorySearchInput.model_rebuild()
-MemorySearchOutput.model_rebuild()
-MemoryTouchInput.model_rebuild()
-ConversationListInput.model_rebuild()
-ConversationListOutput.model_rebuild()
-MessageHistoryInput.model_rebuild()
-MessageHistoryOutput.model_rebuild()
-StatsInput.model_rebuild()
-ToolStats.model_rebuild()
-ToolCount.model_rebuild()
-ModelTokens.model_rebuild()
-DailyToolCalls.model_rebuild()
-CategoryCount.model_rebuild()
-StatsOutput.model_rebuild()
-AgentAuditEntryFilter.model_rebuild()
-AgentUsageEntryFilter.model_rebuild()
-AgentConversationFilter.model_rebuild()
-AgentMessageFilter.model_rebuild()
-AgentMemoryFilter.model_rebuild()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, TextIO
 
 from .diagnostics import DiagnosticBag
 from .emit import GeneratedFile, emit_domain
@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def compile_domains(
-    dirs: Sequence[Path], err: object = None, *, emit: bool = True
+    dirs: Sequence[Path], err: TextIO | None = None, *, emit: bool = True
 ) -> tuple[list[GeneratedFile], list[str]] | None:
     """Load, check and (unless `emit` is false) emit every domain; print diagnostics; None when any has errors."""
     stream = err or sys.stderr
@@ -49,14 +49,14 @@ def compile_domains(
     for directory in dirs:
         result = load_domain(directory)
         if result.bag.items:
-            print(result.bag.render(result.sources), file=stream)  # type: ignore[call-overload]
+            print(result.bag.render(result.sources), file=stream)
         if result.domain is None:
             failed = True
             continue
         if result.domain.name in names:
             bag = DiagnosticBag()
             bag.add("OS102", f"domain '{result.domain.name}' given twice ({names[result.domain.name]} and {directory})", None)
-            print(bag.render({}), file=stream)  # type: ignore[call-overload]
+            print(bag.render({}), file=stream)
             failed = True
             continue
         names[result.domain.name] = directory

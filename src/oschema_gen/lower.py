@@ -30,7 +30,16 @@ RESERVED_TYPE_NAMES = frozenset(
     | {s.upper() for s in ("i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64")}
     | {name for name in dir(builtins) if name[:1].isupper()}
     | {"None", "True", "False"}
+    # Imported or defined at top level by the generated client and server modules.
+    | {"TypeAdapter", "AsyncClient", "AsyncCrud", "SyncClient", "SyncCrud", "AsyncTransport", "SyncTransport"}
+    | {"Dispatcher", "Route", "NotImplementedRpc", "FindParams", "ListFullParams", "NoParams", "ObjParams", "SidParams"}
+    | {"ROUTES"}
 )
+
+
+def _domain_class_names(prefix: str) -> frozenset[str]:
+    """The classes the client and server modules of a domain define, e.g. `AiClient`."""
+    return frozenset({f"{prefix}Client", f"Async{prefix}Client", f"{prefix}Service", f"{prefix}Dispatcher"})
 
 
 def _loc(span: Span) -> Location:
@@ -63,6 +72,7 @@ class _Lowering:
         self.files = files
         self.bag = bag
         self.decls: dict[str, StructSyntax | EnumSyntax] = {}
+        self.domain_classes = _domain_class_names(naming.pascal_case(name))
         # A file that could not be read or parsed already has its error; types it would
         # have declared must not cascade into "unknown type" errors elsewhere.
         self.complete = complete
@@ -79,7 +89,7 @@ class _Lowering:
                     continue
                 if not naming.is_pascal(decl.name):
                     self.error("OS107", f"type name '{decl.name}' must be PascalCase{_pascal_example(decl.name)}", decl.span)
-                if decl.name in RESERVED_TYPE_NAMES or decl.name in SCALARS:
+                if decl.name in RESERVED_TYPE_NAMES or decl.name in SCALARS or decl.name in self.domain_classes:
                     self.error("OS117", f"type name '{decl.name}' is reserved in generated code; choose another name", decl.span)
                 first = self.decls.get(decl.name)
                 if first is not None:
@@ -122,8 +132,9 @@ class _Lowering:
             return TypeRef("scalar", name, scalar.py_hint, scalar=scalar)
         decl = self.decls.get(name)
         if decl is not None:
-            kind = "enum" if isinstance(decl, EnumSyntax) else "struct"
-            return TypeRef(kind, name, name, target=name)
+            if isinstance(decl, EnumSyntax):
+                return TypeRef("enum", name, name, target=name)
+            return TypeRef("struct", name, name, target=name)
         self.unknown_type(expr)
         return None
 
@@ -166,14 +177,14 @@ class _Lowering:
         taken: dict[str, str] = {name: "a method of every generated client" for name in CLIENT_RESERVED}
         for root in domain.root_objects:
             if root.snake in taken:
-                self.bag.add("OS108", f"root object '{root.name}' would be the client attribute '{root.snake}', which is {taken[root.snake]}; rename the type", root.location)
+                self.bag.add("OS108", f"root object '{root.name}' would be the client attribute '{root.snake}', which is {taken[root.snake]}; rename the type", root.location, len(root.name))
                 continue
             taken[root.snake] = f"the CRUD accessor of '{root.name}'"
             for verb in CRUD_VERBS:
                 taken[f"{root.snake}_{verb}"] = f"the server handler of '{root.snake}.{verb}'"
         for method in domain.methods:
             if method.py_name in taken:
-                self.bag.add("OS108", f"method '{method.name}' would clash with {taken[method.py_name]}; rename the method", method.location)
+                self.bag.add("OS108", f"method '{method.name}' would clash with {taken[method.py_name]}; rename the method", method.location, len(method.name))
 
     def enum(self, decl: EnumSyntax) -> Enum:
         if decl.root:

@@ -22,37 +22,56 @@ _GENERATED_CODE_NAMES = frozenset(
 )
 
 
-def _basemodel_attributes() -> frozenset[str]:
-    # Imported lazily: the CLI path stays free of pydantic's import cost until needed.
-    from pydantic import BaseModel
+# Public attributes of pydantic's BaseModel and of its metaclass (`register`, `mro`) that a
+# field must not shadow, besides everything starting with `model_`. Spelled out rather
+# than read from the installed pydantic: naming must not depend on which pydantic a
+# machine has (output is byte-identical everywhere), and the compiler's CLI path stays
+# free of pydantic's import cost. tests/compiler/test_generated_models.py checks that this
+# covers the installed pydantic.
+PYDANTIC_RESERVED = frozenset(
+    {
+        "construct", "copy", "dict", "from_orm", "json", "mro", "parse_file", "parse_obj", "parse_raw",
+        "register", "schema", "schema_json", "update_forward_refs", "validate",
+    }
+)  # fmt: skip
 
-    return frozenset(name for name in dir(BaseModel) if not name.startswith("__"))
 
-
-_BASEMODEL_ATTRS: frozenset[str] | None = None
+def _pydantic_reserved(name: str) -> bool:
+    """True when a pydantic model field cannot be called `name`."""
+    return name in PYDANTIC_RESERVED or name.startswith("model_")
 
 
 def unsafe_attribute(name: str) -> bool:
     """True when `name` cannot be used as a pydantic field attribute as it is."""
-    global _BASEMODEL_ATTRS
-    if _BASEMODEL_ATTRS is None:
-        _BASEMODEL_ATTRS = _basemodel_attributes()
     return (
         keyword.iskeyword(name)
-        or name in _BASEMODEL_ATTRS
-        or name.startswith("model_")
+        or _pydantic_reserved(name)
         or name in _GENERATED_CODE_NAMES
         or (name in dir(builtins) and not name.startswith("_"))
     )
 
 
+# Field names pydantic refuses to start with, even with a trailing underscore.
+_PROTECTED_PREFIXES = ("model_validate", "model_dump")
+
+
+def _escaped(name: str) -> str:
+    if name.startswith(_PROTECTED_PREFIXES):
+        # `model_dump_x` -> `model__dump_x_`: a schema name can never contain `__`.
+        return "model__" + name.removeprefix("model_") + "_"
+    return f"{name}_"
+
+
 def python_attribute(name: str) -> str:
-    return f"{name}_" if unsafe_attribute(name) else name
+    return _escaped(name) if unsafe_attribute(name) else name
 
 
 def python_parameter(name: str) -> str:
-    """A function parameter may shadow builtins harmlessly; only keywords and `self` are unsafe."""
-    return f"{name}_" if keyword.iskeyword(name) or name in ("self", "cls") else name
+    """A function parameter may shadow builtins harmlessly; keywords, `self`/`cls` and pydantic's
+    own names (`json`, `model_config`, ...) may not: a service method's parameter is also a field
+    of the server's params model."""
+    unsafe = keyword.iskeyword(name) or name in ("self", "cls") or _pydantic_reserved(name)
+    return _escaped(name) if unsafe else name
 
 
 def is_snake(name: str) -> bool:

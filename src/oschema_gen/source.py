@@ -37,7 +37,9 @@ class SourceFile:
 
     def line_text(self, line: int) -> str:
         if not self._lines:
-            self._lines = self.text.splitlines() or [""]
+            # Only \n ends a line, as in Lark's positions: splitlines() would also split on
+            # form feeds and U+2028 and put code frames on the wrong line.
+            self._lines = self.text.split("\n") or [""]
         if 1 <= line <= len(self._lines):
             return self._lines[line - 1]
         return ""

@@ -49,11 +49,16 @@ def to_utc_second(value: datetime) -> datetime:
     # Naive datetimes from Python code are taken as UTC: the wire has no local time.
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).replace(microsecond=0)
+    try:
+        return value.astimezone(timezone.utc).replace(microsecond=0)
+    except OverflowError:
+        # e.g. 9999-12-31T23:59:59-01:00: a ValueError is what pydantic reports as invalid.
+        raise ValueError("timestamp is outside the years 1..9999 once converted to UTC") from None
 
 
 def format_otime(value: datetime) -> str:
-    return to_utc_second(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Not strftime("%Y"): it does not zero-pad years before 1000 on every platform.
+    return to_utc_second(value).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 OTime = Annotated[

@@ -59,6 +59,9 @@ def struct_schema(struct: Struct) -> dict[str, Any]:
         out["additionalProperties"] = False
     if struct.root:
         out["x-osis-rootobject"] = True
+        out["x-osis-collection"] = struct.snake
+        if struct.owner_field is not None:
+            out["x-osis-owner"] = struct.owner_field.name
         out["x-osis-index"] = [f.name for f in struct.indexed_fields]
         out["x-osis-search"] = [f.name for f in struct.search_fields]
     return out

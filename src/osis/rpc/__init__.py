@@ -9,37 +9,88 @@
   client-only programs do not load uvicorn.
 """
 
-from osis.rpc.client import AsyncBatch, AsyncClient, AsyncCrud, Pending, SyncBatch, SyncClient, SyncCrud
-from osis.rpc.dispatch import Dispatcher, Route, crud_routes
-from osis.rpc.errors import (
-    ERROR_CODES,
-    Conflict,
-    Forbidden,
-    InternalError,
-    InvalidParams,
-    InvalidRequest,
-    LimitExceeded,
-    MethodNotFound,
-    NotFound,
-    NotImplementedRpc,
-    ParseError,
-    RpcError,
-    TransportError,
-    Unauthorized,
-    Unavailable,
-    ValidationFailed,
-    error_for_code,
-)
-from osis.rpc.params import FindParams, InputParams, ListFullParams, NoParams, ObjParams, SidParams
-from osis.rpc.transport import (
-    AsyncHttpTransport,
-    AsyncInProcessTransport,
-    AsyncTransport,
-    HttpTransport,
-    InProcessTransport,
-    Params,
-    SyncTransport,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # type checkers see the real names
+    from osis.rpc.client import AsyncBatch, AsyncClient, AsyncCrud, Pending, SyncBatch, SyncClient, SyncCrud
+    from osis.rpc.dispatch import Dispatcher, Route, crud_routes
+    from osis.rpc.errors import (
+        Conflict,
+        ERROR_CODES,
+        Forbidden,
+        InternalError,
+        InvalidParams,
+        InvalidRequest,
+        LimitExceeded,
+        MethodNotFound,
+        NotFound,
+        NotImplementedRpc,
+        ParseError,
+        RpcError,
+        TransportError,
+        Unauthorized,
+        Unavailable,
+        ValidationFailed,
+        error_for_code,
+    )
+    from osis.rpc.params import FindParams, InputParams, ListFullParams, NoParams, ObjParams, SidParams
+    from osis.rpc.transport import (
+        AsyncHttpTransport,
+        AsyncInProcessTransport,
+        AsyncTransport,
+        HttpTransport,
+        InProcessTransport,
+        Params,
+        SyncTransport,
+    )
+
+# Names resolve lazily (PEP 562): `import osis.rpc.errors` (as the compiler does) must not
+# pay for the transports, clients and pydantic models of the other modules.
+_WHERE = {
+    "AsyncBatch": "client",
+    "AsyncClient": "client",
+    "AsyncCrud": "client",
+    "AsyncHttpTransport": "transport",
+    "AsyncInProcessTransport": "transport",
+    "AsyncTransport": "transport",
+    "Conflict": "errors",
+    "Dispatcher": "dispatch",
+    "ERROR_CODES": "errors",
+    "FindParams": "params",
+    "Forbidden": "errors",
+    "HttpTransport": "transport",
+    "InProcessTransport": "transport",
+    "InputParams": "params",
+    "InternalError": "errors",
+    "InvalidParams": "errors",
+    "InvalidRequest": "errors",
+    "LimitExceeded": "errors",
+    "ListFullParams": "params",
+    "MethodNotFound": "errors",
+    "NoParams": "params",
+    "NotFound": "errors",
+    "NotImplementedRpc": "errors",
+    "ObjParams": "params",
+    "Params": "transport",
+    "ParseError": "errors",
+    "Pending": "client",
+    "Route": "dispatch",
+    "RpcError": "errors",
+    "SidParams": "params",
+    "SyncBatch": "client",
+    "SyncClient": "client",
+    "SyncCrud": "client",
+    "SyncTransport": "transport",
+    "TransportError": "errors",
+    "Unauthorized": "errors",
+    "Unavailable": "errors",
+    "ValidationFailed": "errors",
+    "crud_routes": "dispatch",
+    "error_for_code": "errors",
+}
 
 __all__ = [
     "ERROR_CODES",
@@ -83,3 +134,16 @@ __all__ = [
     "crud_routes",
     "error_for_code",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

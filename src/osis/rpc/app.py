@@ -306,6 +306,7 @@ def serve(
     socket: str | None = None,
     log_level: str = "info",
     access_log: bool = False,
+    own_logging: bool = True,
 ) -> None:
     """Serve ``app`` with uvicorn until SIGINT/SIGTERM, then shut down gracefully.
 
@@ -314,7 +315,8 @@ def serve(
     server is replaced, and a live server there makes this raise
     :class:`ServeError`, as does an address already in use.  In-flight
     requests get up to 10 s to finish on shutdown.  Access logging is off by
-    default: it costs a noticeable share of a small call.
+    default: it costs a noticeable share of a small call.  ``own_logging=False``
+    leaves the process's logging configuration alone.
     """
     cleanup: Callable[[], None]
     if socket is not None:
@@ -332,6 +334,9 @@ def serve(
         )
     config = uvicorn.Config(
         app,
+        # With own_logging=False the caller has configured logging (e.g. JSON lines)
+        # and uvicorn must not replace its handlers.
+        log_config=uvicorn.config.LOGGING_CONFIG if own_logging else None,
         lifespan="on",
         log_level=log_level,
         access_log=access_log,
