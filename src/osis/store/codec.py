@@ -1,0 +1,311 @@
+"""Conversions between wire-form documents, typed column values and stored text.
+
+A document is a JSON-compatible dict.  Before anything is written it is checked
+here, so every engine stores exactly the same thing and rejects exactly the same
+input: keys are strings, numbers are finite, strings contain no NUL and no lone
+surrogates (PostgreSQL ``jsonb`` cannot hold either, and a store that accepts a
+document on one engine must accept it on the other).
+
+Column values use one Python representation on both engines ("normalised"):
+``str``/``enum`` -> ``str``, ``int`` -> ``int``, ``float`` -> ``float``,
+``bool`` -> ``bool``, ``time`` -> whole epoch seconds (``int``, UTC; any
+fractional part is dropped, so time filters and ordering work at one-second
+resolution).  A missing key or JSON ``null`` becomes SQL ``NULL``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import orjson
+
+from .errors import InvalidDocument, InvalidQuery
+from .sid import key_to_sid, parse_document_sid
+from .spec import FieldKind
+
+if TYPE_CHECKING:  # layout imports this module for its converters
+    from .layout import Layout
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+_RFC3339_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
+
+
+def parse_time(text: str) -> int:
+    """RFC 3339 timestamp -> whole epoch seconds (UTC). Raises ``ValueError`` with a reason."""
+    m = _RFC3339_RE.match(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not an RFC 3339 timestamp like 2026-11-27T07:35:46Z")
+    try:  # the C parser handles the common spellings fast; the rest falls through
+        return math.floor(_dt.datetime.fromisoformat(text).timestamp())
+    except ValueError:
+        pass
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    # RFC 3339 allows a leap second (:60); treat it as the last second of the minute.
+    try:
+        date = _dt.date(year, month, day)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid date ({exc})") from None
+    if hour > 23 or minute > 59 or second > 60:
+        raise ValueError(f"{text!r} has an out-of-range time of day")
+    seconds = (date.toordinal() - _EPOCH_ORDINAL) * 86400 + hour * 3600 + minute * 60 + min(second, 59)
+    zone = m.group(8)
+    if zone not in ("Z", "z"):
+        sign = 1 if zone[0] == "+" else -1
+        zh, zm = int(zone[1:3]), int(zone[4:6])
+        if zh > 23 or zm > 59:
+            raise ValueError(f"{text!r} has an out-of-range UTC offset")
+        seconds -= sign * (zh * 3600 + zm * 60)
+    return seconds
+
+
+def format_time(epoch: int) -> str:
+    """Whole epoch seconds -> ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_day(day_number: int) -> str:
+    """Days since 1970-01-01 -> ``YYYY-MM-DD``."""
+    return _dt.date.fromordinal(_EPOCH_ORDINAL + day_number).isoformat()
+
+
+def _to_str(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"expected a string, got {_describe(value)}")
+
+
+def _to_int(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
+        raise ValueError(f"{value} does not fit a signed 64-bit integer")
+    raise ValueError(f"expected an integer, got {_describe(value)}")
+
+
+def _to_float(value: object) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        result = float(value)
+        if math.isfinite(result):
+            return result
+        raise ValueError(f"expected a finite number, got {value!r}")
+    raise ValueError(f"expected a number, got {_describe(value)}")
+
+
+def _to_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"expected true or false, got {_describe(value)}")
+
+
+def _to_time(value: object) -> int:
+    if isinstance(value, str):
+        return parse_time(value)
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("expected a timezone-aware datetime, got a naive one")
+        return math.floor(value.timestamp())
+    raise ValueError(f"expected an RFC 3339 timestamp string, got {_describe(value)}")
+
+
+CONVERTERS: dict[str, Callable[[object], Any]] = {
+    "str": _to_str,
+    "enum": _to_str,
+    "int": _to_int,
+    "float": _to_float,
+    "bool": _to_bool,
+    "time": _to_time,
+}
+
+
+def normalise(kind: FieldKind, value: object) -> Any:
+    """Convert a non-null document or filter value to its column form.
+
+    Raises ``ValueError`` whose message explains what was expected.
+    """
+    return CONVERTERS[kind](value)
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def coerce_filter_value(collection: str, field: str, kind: FieldKind, value: object) -> Any:
+    """Normalise a query value for ``field``, raising :class:`InvalidQuery` on a type mismatch."""
+    try:
+        return normalise(kind, value)
+    except ValueError as exc:
+        raise InvalidQuery(f"{collection}: filter on {field!r} ({kind}): {exc}") from None
+
+
+class EncodedDoc(NamedTuple):
+    """A validated document ready to be written (a tuple: built once per write, cheaply)."""
+
+    key: int | None
+    """Row key of an explicit sid, or None to let the database assign one."""
+    body: dict[str, Any]
+    """The document without its ``sid`` (the sid is derived from the row key)."""
+    text: str
+    """``body`` as compact JSON."""
+    columns: tuple[Any, ...]
+    """Normalised values of the layout's columns, in :attr:`Layout.columns` order."""
+    search: tuple[str | None, ...]
+    """Values of the search fields, in spec order."""
+
+
+def _check_json(path: str, value: object) -> None:
+    """Raise ``ValueError`` naming the first non-JSON value under ``path``."""
+    stack: list[tuple[str, object]] = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValueError(f"{where}: strings may not contain NUL (U+0000)")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"{where}: string contains a lone surrogate") from None
+        elif item is None or isinstance(item, (bool, int)):
+            continue
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise ValueError(f"{where}: {item!r} is not a JSON number")
+        elif isinstance(item, Mapping):
+            for k, v in item.items():
+                if not isinstance(k, str):
+                    raise ValueError(f"{where}: object keys must be strings, got {_describe(k)}")
+                stack.append((f"{where}.{k}", k))
+                stack.append((f"{where}.{k}", v))
+        elif isinstance(item, (list, tuple)):
+            for i, v in enumerate(item):
+                stack.append((f"{where}[{i}]", v))
+        else:
+            raise ValueError(f"{where}: {_describe(item)} is not JSON-compatible")
+
+
+def _check_body(body: dict[str, Any]) -> None:
+    """:func:`_check_json` with a fast path for the common flat document.
+
+    Lone surrogates are not looked for here: encoding the serialised text to
+    UTF-8 afterwards detects them in one pass, and only then is the slow walk
+    run to name the field.
+    """
+    for key, value in body.items():
+        kind = type(value)
+        if kind is str:
+            if "\x00" in value:
+                raise ValueError(f"document.{key}: strings may not contain NUL (U+0000)")
+        elif kind is float:
+            if not math.isfinite(value):
+                raise ValueError(f"document.{key}: {value!r} is not a JSON number")
+        elif not (value is None or kind is int or kind is bool):
+            _check_json(f"document.{key}", value)
+        if type(key) is not str or "\x00" in key:
+            _check_json("document", {key: None})
+
+
+# The standard library's encoder handles what orjson refuses (integers beyond 64 bits).
+# One shared instance: json.dumps() with non-default options builds a new one per call.
+_FALLBACK_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def dumps(body: dict[str, Any]) -> str:
+    """Compact JSON text of a checked document body (non-ASCII kept as is).
+
+    orjson is several times faster than the standard library on both ends, which
+    matters on the single-row write path and when decoding query results.
+    """
+    try:
+        return orjson.dumps(body).decode()
+    except orjson.JSONEncodeError:
+        # Lone surrogates raise here too: the fallback's UTF-8 check names them.
+        text = _FALLBACK_ENCODER.encode(body)
+        text.encode("utf-8")
+        return text
+
+
+loads = orjson.loads
+
+
+def encode_document(layout: Layout, doc: object, *, require_sid: bool = False) -> EncodedDoc:
+    """Validate ``doc`` against the collection and compute everything an engine writes."""
+    coll = layout.name
+    if type(doc) is not dict and not isinstance(doc, Mapping):
+        raise InvalidDocument(f"{coll}: a document must be a JSON object (dict), got {_describe(doc)}")
+    raw_sid = doc.get("sid")
+    if raw_sid is None or raw_sid == "":
+        if require_sid:
+            raise InvalidDocument(f"{coll}: the document needs its 'sid' to be replaced")
+        key = None
+    else:
+        key = parse_document_sid(coll, raw_sid)
+    if "sid" in doc:
+        body = {k: v for k, v in doc.items() if k != "sid"}
+    else:
+        body = dict(doc)
+    try:
+        _check_body(body)
+        text = dumps(body)
+    except UnicodeEncodeError:
+        try:
+            _check_json("document", body)
+        except ValueError as exc:
+            raise InvalidDocument(f"{coll}: {exc}") from None
+        raise InvalidDocument(f"{coll}: document is not valid Unicode") from None  # pragma: no cover
+    except (ValueError, TypeError) as exc:
+        raise InvalidDocument(f"{coll}: {exc}") from None
+    columns: list[Any] = []
+    for field, kind, convert in layout.converters:
+        value = body.get(field)
+        if value is None:
+            columns.append(None)
+            continue
+        try:
+            columns.append(convert(value))
+        except ValueError as exc:
+            raise InvalidDocument(f"{coll}: field {field!r} ({kind}): {exc}") from None
+    search: list[str | None] = []
+    for name in layout.search:
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InvalidDocument(f"{coll}: search field {name!r} must be a string, got {_describe(value)}")
+        search.append(value)
+    return EncodedDoc(key, body, text, tuple(columns), tuple(search))
+
+
+def decode_document(key: int, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored body + row key -> wire-form document (``sid`` first)."""
+    out: dict[str, Any] = {"sid": key_to_sid(key)}
+    out.update(body)
+    return out
+
+
+def canonical_json(doc: Mapping[str, Any]) -> str:
+    """Engine-independent text of a document, used for checksums.
+
+    Integral floats are written as integers because PostgreSQL's ``jsonb`` does
+    not keep the difference for large values (``1e16`` comes back as ``10000000000000000``).
+    """
+    return json.dumps(_canonical_numbers(doc), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _canonical_numbers(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _canonical_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical_numbers(v) for v in value]
+    return value

@@ -1,0 +1,372 @@
+"""The storage engine interface and :func:`open_engine`.
+
+:class:`Engine` is the one narrow, synchronous interface the rest of OSIS uses.
+It is thread-safe: the async server calls it from worker threads.  The public
+methods live here, once: they validate arguments, encode documents and decode
+results, so every engine accepts and rejects exactly the same input.  Engines
+implement a handful of storage primitives (the ``_``-prefixed abstract methods).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from . import cursor as _cursor
+from .codec import EncodedDoc, canonical_json, decode_document, encode_document, format_day, format_time
+from .errors import InvalidDocument, InvalidQuery, StoreClosed, UnknownCollection
+from .layout import Column, Layout
+from .query import (
+    Aggregation,
+    Cond,
+    Page,
+    Query,
+    ResolvedAggregation,
+    ResolvedQuery,
+    resolve_aggregation,
+    resolve_query,
+)
+from .sid import key_to_sid, parse_sid
+from .spec import CollectionSpec, validate_specs
+from .url import PostgresConfig, SqliteConfig, parse_url
+
+DEFAULT_PAGE_SIZE = 100
+
+Row = tuple[int, dict[str, Any], Any]
+"""What ``_find`` yields: row key, document body, value of the ordering column."""
+
+
+class Engine(ABC):
+    """A document store holding one table per collection.  See ``docs/store.md``."""
+
+    def __init__(self) -> None:
+        self._layouts: dict[str, Layout] = {}
+        self._closed = False
+        # Agents repeat the same few query shapes; validating one costs more than
+        # running it when an index answers, so resolutions are memoised.
+        self._resolve_cached = functools.lru_cache(maxsize=512)(self._resolve_uncached)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self, specs: Iterable[CollectionSpec]) -> None:
+        """Create missing tables and apply additive spec changes (see :mod:`osis.store.schema`).
+
+        May be called again with a new schema; collections not listed are left
+        untouched in the database but become unusable through this engine.
+        """
+        self._check_open()
+        by_name = validate_specs(list(specs))
+        layouts = {name: Layout(spec) for name, spec in by_name.items()}
+        self._open(layouts)
+        self._layouts = layouts
+        self._resolve_cached.cache_clear()
+
+    def close(self) -> None:
+        """Release connections and background work. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def collections(self) -> dict[str, CollectionSpec]:
+        return {name: layout.spec for name, layout in self._layouts.items()}
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosed(f"{type(self).__name__} is closed")
+
+    def _resolve_uncached(self, coll: str, query: Query, _types: object) -> ResolvedQuery:
+        return resolve_query(self._layouts[coll], query)
+
+    def _resolve(self, layout: Layout, query: Query | None) -> ResolvedQuery:
+        query = query if query is not None else Query()
+        if isinstance(query, Query) and query.cursor is None:
+            # Equal values of different types (1, 1.0, True) must not share a
+            # resolution: only one of them may be valid for the field.
+            try:
+                types = tuple(
+                    (type(c.value), tuple(map(type, c.value)) if isinstance(c.value, tuple) else None)
+                    for c in query.filters
+                    if isinstance(c, Cond)
+                )
+                return self._resolve_cached(layout.name, query, types)
+            except TypeError:  # unhashable values (lists): resolve without the cache
+                pass
+        return resolve_query(layout, query)
+
+    def _layout(self, coll: str) -> Layout:
+        if self._closed:
+            raise StoreClosed(f"{type(self).__name__} is closed")
+        layout = self._layouts.get(coll)
+        if layout is None:
+            known = ", ".join(sorted(self._layouts)) or "(none opened)"
+            raise UnknownCollection(f"unknown collection {coll!r}; known: {known}")
+        return layout
+
+    # ------------------------------------------------------------------ writes
+
+    def insert(self, coll: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a new document; assigns a sid when ``sid`` is missing or empty.
+
+        Returns the stored document (with its sid).  Raises :class:`DuplicateSid`
+        when an explicit sid is taken.
+        """
+        layout = self._layout(coll)
+        enc = encode_document(layout, doc)
+        key = self._insert(layout, [enc])[0]
+        return decode_document(key, enc.body)
+
+    def insert_many(self, coll: str, docs: Iterable[Mapping[str, Any]]) -> list[str]:
+        """Insert several documents in one transaction (all or nothing); returns their sids."""
+        layout = self._layout(coll)
+        if isinstance(docs, Mapping) or not isinstance(docs, Iterable):
+            raise InvalidDocument(f"{coll}: insert_many takes a list of documents")
+        encoded = [encode_document(layout, d) for d in docs]
+        seen: set[int] = set()
+        for enc in encoded:
+            if enc.key is not None:
+                if enc.key in seen:
+                    raise InvalidDocument(f"{coll}: sid {key_to_sid(enc.key)} appears twice in the batch")
+                seen.add(enc.key)
+        if not encoded:
+            return []
+        return [key_to_sid(k) for k in self._insert(layout, encoded)]
+
+    def replace(self, coll: str, doc: Mapping[str, Any]) -> bool:
+        """Overwrite the document with ``doc["sid"]``; False when it does not exist."""
+        layout = self._layout(coll)
+        enc = encode_document(layout, doc, require_sid=True)
+        assert enc.key is not None
+        return self._replace(layout, enc.key, enc)
+
+    def delete(self, coll: str, sid: str) -> bool:
+        """Remove a document; False when it did not exist."""
+        layout = self._layout(coll)
+        return self._delete(layout, parse_sid(sid))
+
+    def increment(
+        self,
+        coll: str,
+        sid: str,
+        field: str,
+        by: int | float = 1,
+        *,
+        set_fields: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """Atomically add ``by`` to a numeric field (a missing value counts as 0) and
+        set ``set_fields``; returns the updated document, or None if it does not exist.
+
+        Concurrent increments of the same document are serialised, never lost.
+        """
+        layout = self._layout(coll)
+        key = parse_sid(sid)
+        column = layout.numeric.get(field) if isinstance(field, str) else None
+        if column is None:
+            names = ", ".join(sorted(layout.numeric)) or "(none)"
+            raise InvalidQuery(f"{coll}: cannot increment {field!r}; numeric fields: {names}")
+        if isinstance(by, bool) or not isinstance(by, (int, float)) or (
+            column.kind == "int" and not isinstance(by, int)
+        ):
+            raise InvalidQuery(f"{coll}: increment of {column.kind} field {field!r} by {by!r}")
+        updates = dict(set_fields or {})
+        if not all(isinstance(k, str) for k in updates):
+            raise InvalidQuery(f"{coll}: set_fields keys must be strings")
+        if "sid" in updates or field in updates:
+            raise InvalidQuery(f"{coll}: set_fields may not change 'sid' or the incremented field {field!r}")
+
+        def mutate(body: dict[str, Any]) -> EncodedDoc:
+            current = body.get(field)
+            if current is None:
+                current = 0
+            new_body = dict(body)
+            new_body[field] = current + by
+            new_body.update(updates)
+            new_body["sid"] = sid
+            return encode_document(layout, new_body, require_sid=True)
+
+        result = self._update(layout, key, mutate)
+        return None if result is None else decode_document(key, result.body)
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, coll: str, sid: str) -> dict[str, Any] | None:
+        layout = self._layout(coll)
+        key = parse_sid(sid)
+        found = self._get(layout, [key])
+        body = found.get(key)
+        return None if body is None else decode_document(key, body)
+
+    def get_many(self, coll: str, sids: Sequence[str]) -> list[dict[str, Any] | None]:
+        """Documents for ``sids`` in the same order, None where missing (one query)."""
+        layout = self._layout(coll)
+        if isinstance(sids, str) or not isinstance(sids, Sequence):
+            raise InvalidQuery(f"{coll}: get_many takes a list of sids")
+        keys = [parse_sid(s) for s in sids]
+        found = self._get(layout, list(dict.fromkeys(keys))) if keys else {}
+        return [None if found.get(k) is None else decode_document(k, found[k]) for k in keys]
+
+    def exists(self, coll: str, sid: str) -> bool:
+        layout = self._layout(coll)
+        return self._exists(layout, parse_sid(sid))
+
+    def list_sids(self, coll: str) -> list[str]:
+        """Every sid of the collection, in sid order."""
+        layout = self._layout(coll)
+        return [key_to_sid(k) for k in self._list_keys(layout)]
+
+    def find(self, coll: str, query: Query | None = None) -> list[dict[str, Any]]:
+        """Documents matching ``query`` (one SQL query)."""
+        layout = self._layout(coll)
+        rq = self._resolve(layout, query)
+        return [decode_document(key, body) for key, body, _ in self._find(layout, rq, rq.limit)]
+
+    def find_page(self, coll: str, query: Query | None = None) -> Page:
+        """A page of ``query.limit`` (default 100) documents and the cursor of the next page.
+
+        Pass the cursor back as ``Query(cursor=...)`` with otherwise the same query.
+        Keyset paging visits every row exactly once, however deep.
+        """
+        layout = self._layout(coll)
+        rq = self._resolve(layout, query)
+        size = DEFAULT_PAGE_SIZE if rq.limit is None else rq.limit
+        if size == 0:
+            raise InvalidQuery(f"{coll}: find_page needs a limit of at least 1")
+        rows = self._find(layout, rq, size + 1)
+        next_cursor = None
+        if len(rows) > size:
+            rows = rows[:size]
+            key, _, value = rows[-1]
+            next_cursor = _cursor.encode(rq.fingerprint, _to_python(rq.order, value), key)
+        return Page([decode_document(k, b) for k, b, _ in rows], next_cursor)
+
+    def count(self, coll: str, query: Query | None = None) -> int:
+        """Number of documents matching the query's filters and search (limit/offset ignored)."""
+        layout = self._layout(coll)
+        return self._count(layout, self._resolve(layout, query))
+
+    def aggregate(self, coll: str, agg: Aggregation) -> list[dict[str, Any]]:
+        """Grouped metrics (see :class:`Aggregation`), computed in one SQL query."""
+        layout = self._layout(coll)
+        ra = resolve_aggregation(layout, agg)
+        out = []
+        for row in self._aggregate(layout, ra):
+            item: dict[str, Any] = {}
+            for i, g in enumerate(ra.groups):
+                value = row[i]
+                if value is not None:
+                    value = format_day(int(value)) if g.day else _to_wire(g.column, value)
+                item[g.key] = value
+            for j, m in enumerate(ra.metrics):
+                item[m.key] = _metric_value(m.op, m.column, row[len(ra.groups) + j])
+            out.append(item)
+        return out
+
+    def checksum(self, coll: str) -> str:
+        """Content hash of every document (with sid) in sid order; equal across engines
+        for equal content, so it verifies migrations."""
+        layout = self._layout(coll)
+        digest = hashlib.sha256()
+        for key, body in self._iter_bodies(layout):
+            digest.update(canonical_json(decode_document(key, body)).encode())
+            digest.update(b"\n")
+        return f"sha256:{digest.hexdigest()}"
+
+    # ------------------------------------------------------------------ primitives
+
+    @abstractmethod
+    def _open(self, layouts: dict[str, Layout]) -> None: ...
+
+    @abstractmethod
+    def _close(self) -> None: ...
+
+    @abstractmethod
+    def _insert(self, layout: Layout, docs: list[EncodedDoc]) -> list[int]:
+        """Insert in one transaction; return row keys; raise DuplicateSid on a taken key."""
+
+    @abstractmethod
+    def _replace(self, layout: Layout, key: int, doc: EncodedDoc) -> bool: ...
+
+    @abstractmethod
+    def _delete(self, layout: Layout, key: int) -> bool: ...
+
+    @abstractmethod
+    def _update(
+        self, layout: Layout, key: int, mutate: Callable[[dict[str, Any]], EncodedDoc]
+    ) -> EncodedDoc | None:
+        """Read-modify-write one row atomically (no concurrent writer in between)."""
+
+    @abstractmethod
+    def _get(self, layout: Layout, keys: list[int]) -> dict[int, dict[str, Any]]: ...
+
+    @abstractmethod
+    def _exists(self, layout: Layout, key: int) -> bool: ...
+
+    @abstractmethod
+    def _list_keys(self, layout: Layout) -> list[int]: ...
+
+    @abstractmethod
+    def _find(self, layout: Layout, rq: ResolvedQuery, limit: int | None) -> list[Row]: ...
+
+    @abstractmethod
+    def _count(self, layout: Layout, rq: ResolvedQuery) -> int: ...
+
+    @abstractmethod
+    def _aggregate(self, layout: Layout, ra: ResolvedAggregation) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def _iter_bodies(self, layout: Layout) -> Iterator[tuple[int, dict[str, Any]]]: ...
+
+
+def _to_python(column: Column | None, value: Any) -> Any:
+    """Column value as the normalised Python value (SQLite returns 0/1 for booleans)."""
+    if column is None or value is None:
+        return None
+    if column.kind == "bool":
+        return bool(value)
+    if column.kind == "float":
+        return float(value)
+    return value
+
+
+def _to_wire(column: Column, value: Any) -> Any:
+    """Column value as it appears in documents (times as RFC 3339 text)."""
+    if column.kind == "time":
+        return format_time(int(value))
+    return _to_python(column, value)
+
+
+def _metric_value(op: str, column: Column | None, value: Any) -> Any:
+    if value is None:
+        return None
+    if op == "count":
+        return int(value)
+    if op == "avg" or (column is not None and column.kind == "float"):
+        return float(value)
+    return int(value) if isinstance(value, (int, Decimal)) else value
+
+
+def open_engine(url: str) -> Engine:
+    """Connect to the store at ``url`` (see :mod:`osis.store.url`); call :meth:`Engine.open` next.
+
+    Raises :class:`InvalidURL` for a malformed URL and :class:`StoreUnavailable`
+    (or :class:`StoreLocked`) when the database cannot be reached or opened.
+    """
+    config = parse_url(url)
+    if isinstance(config, SqliteConfig):
+        from .sqlite import SqliteEngine
+
+        return SqliteEngine(config)
+    assert isinstance(config, PostgresConfig)
+    from .postgres import PostgresEngine
+
+    return PostgresEngine(config)

@@ -1,0 +1,102 @@
+"""Physical layout of a collection, derived from its spec and shared by all engines.
+
+One table per collection: an integer primary key ``id`` (the sid's number, see
+:mod:`osis.store.sid`), the document body ``doc`` (without ``sid``), and one
+column ``f_<field>`` per indexed or numeric field.  Field columns carry a
+prefix so no document key can collide with ``id``/``doc``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .codec import CONVERTERS
+from .spec import NUMERIC_KINDS, CollectionSpec, FieldKind
+
+_MAX_IDENT = 63  # PostgreSQL silently truncates longer identifiers; never let it
+
+
+def identifier(name: str) -> str:
+    """Shorten a derived identifier deterministically if it would exceed 63 bytes."""
+    if len(name) <= _MAX_IDENT:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+    return f"{name[: _MAX_IDENT - 11]}_{digest}"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A typed column mirroring one top-level document field."""
+
+    field: str
+    kind: FieldKind
+    name: str
+    indexed: bool
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in NUMERIC_KINDS
+
+
+@dataclass(frozen=True)
+class BTreeIndex:
+    """``key`` columns (then the row key), carrying ``payload`` columns for covering reads.
+
+    The name encodes the payload, so a change of numeric fields renames, and thereby
+    rebuilds, the index.
+    """
+
+    name: str
+    key: tuple[Column, ...]
+    payload: tuple[Column, ...]
+
+
+class Layout:
+    """Everything an engine needs to know about one collection's table."""
+
+    def __init__(self, spec: CollectionSpec) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.table = spec.table
+        indexed = {f.name for f in spec.indexed}
+        self.columns: tuple[Column, ...] = tuple(
+            Column(f.name, f.kind, f"f_{f.name}", f.name in indexed) for f in spec.columns().values()
+        )
+        self.by_field: dict[str, Column] = {c.field: c for c in self.columns}
+        self.indexed: dict[str, Column] = {c.field: c for c in self.columns if c.indexed}
+        self.numeric: dict[str, Column] = {c.field: c for c in self.columns if c.numeric}
+        self.search: tuple[str, ...] = spec.search
+        # (field, kind, converter) per column, resolved once for the write path.
+        self.converters: tuple[tuple[str, FieldKind, Callable[[object], Any]], ...] = tuple(
+            (c.field, c.kind, CONVERTERS[c.kind]) for c in self.columns
+        )
+
+    def btree_indexes(self) -> list[BTreeIndex]:
+        """Every B-tree index the table should have (engines render and reconcile them).
+
+        One per indexed field plus one per compound index, each keyed by its
+        field(s) then the row key, so ordering by the (last) field with ties by
+        sid walks the index.  Numeric-only fields ride along as covering payload:
+        an aggregation grouped or filtered by an indexed field then reads the
+        index alone and never the (much wider) document rows.
+        """
+        payload = tuple(c for c in self.columns if not c.indexed)
+        keys: list[tuple[Column, ...]] = [(c,) for c in self.indexed.values()]
+        keys += [tuple(self.indexed[f] for f in combo) for combo in self.spec.compound]
+        out = []
+        for key in keys:
+            name = f"{self.table}__{'__'.join(c.field for c in key)}"
+            if payload:
+                digest = hashlib.sha1(",".join(c.name for c in payload).encode()).hexdigest()[:6]
+                name += f"__cover_{digest}"
+            out.append(BTreeIndex(identifier(name), key, payload))
+        return out
+
+    def search_index_name(self, field: str) -> str:
+        return identifier(f"{self.table}__search_{field}")
+
+    def __repr__(self) -> str:
+        return f"Layout({self.name!r})"

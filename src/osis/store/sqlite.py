@@ -1,0 +1,701 @@
+"""Embedded engine: one SQLite database file in WAL mode.
+
+Durability
+    The database runs in WAL mode with ``synchronous=NORMAL`` by default.  A
+    write is acknowledged only after its transaction committed into the WAL, so
+    it survives the process being killed at any point (including ``SIGKILL``),
+    and the file always reopens consistent.  With ``NORMAL`` the WAL is not
+    fsynced at every commit: an operating-system crash or power loss may lose the
+    last transactions acknowledged before it (never corrupt the file).  Add
+    ``?synchronous=full`` to the URL to fsync every commit and make acknowledged
+    writes survive power loss too, at a large cost in single-row write speed.
+
+Concurrency
+    One writer connection, guarded by a lock, performs every write in a
+    ``BEGIN IMMEDIATE`` transaction (so writers from other processes queue on
+    SQLite's lock instead of deadlocking, up to the busy ``timeout``).  Reads use
+    a small pool of read-only connections; WAL lets them run while a write is in
+    progress, each statement on a consistent snapshot.  ``sqlite:///:memory:``
+    uses a single private connection for everything.
+
+Search
+    See :mod:`osis.store.sqlite_search`: a lazily maintained FTS5 trigram index,
+    kept off the write path, with exact results at any indexing backlog.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from . import sqlite_search as search
+from .codec import EncodedDoc, loads
+from .engine import Engine, Row
+from .errors import (
+    DuplicateSid,
+    SchemaMismatch,
+    StoreError,
+    StoreLocked,
+    StoreUnavailable,
+)
+from .layout import Layout
+from .query import ResolvedAggregation, ResolvedQuery
+from .schema import Plan, backfill_row, plan_change
+from .sid import key_to_sid
+from .spec import CollectionSpec
+from .sql import (
+    Dialect,
+    aggregate_sql,
+    filters_sql,
+    keyset_sql,
+    limit_sql,
+    order_sql,
+    quote,
+    where_sql,
+)
+from .url import SqliteConfig
+
+FORMAT_VERSION = 1
+_D = Dialect(param="?", spell_nulls=False)
+_TYPES = {"str": "TEXT", "enum": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER", "time": "INTEGER"}
+_BACKFILL_CHUNK = 2000
+PAGE_SIZE = 2048
+WAL_CHECKPOINT_PAGES = 8192
+ANALYZE_LIMIT = 1000  # rows sampled per index by ANALYZE: fast, and plenty for the planner
+
+
+class _WriteTransaction:
+    """``with engine._write_tx() as conn``: the writer, locked, inside ``BEGIN IMMEDIATE``.
+
+    A plain class rather than a generator-based context manager: it wraps every
+    single-row write, where those microseconds count.  Foreground (caller) writes
+    are timestamped so the background indexer can tell a busy writer from an idle
+    one; its own transactions are not.
+    """
+
+    __slots__ = ("engine", "foreground")
+
+    def __init__(self, engine: SqliteEngine, *, foreground: bool) -> None:
+        self.engine = engine
+        self.foreground = foreground
+
+    def __enter__(self) -> sqlite3.Connection:
+        engine = self.engine
+        engine._lock.acquire()
+        try:
+            engine._check_open()
+            engine._writer.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            engine._lock.release()
+            raise engine._error(exc, "begin write") from exc
+        except BaseException:
+            engine._lock.release()
+            raise
+        return engine._writer
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        engine = self.engine
+        conn = engine._writer
+        try:
+            if kind is None:
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as error:
+                    self._rollback(conn)
+                    raise engine._error(error, "commit") from error
+                return
+            self._rollback(conn)
+            if isinstance(exc, sqlite3.Error):
+                raise engine._error(exc, "write") from exc
+        finally:
+            if self.foreground:
+                engine._last_write = time.monotonic()
+            engine._lock.release()
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+
+
+class _Page:
+    """Collects one page from rows streamed in order, applying the exact search check."""
+
+    def __init__(self, check: Callable[[dict[str, Any]], bool], offset: int, limit: int | None) -> None:
+        self.check = check
+        self.skip = offset
+        self.limit = limit
+        self.rows: list[Row] = []
+
+    @property
+    def full(self) -> bool:
+        return self.limit is not None and len(self.rows) >= self.limit
+
+    def feed(self, cursor: sqlite3.Cursor, budget: int | None) -> bool:
+        """Consume rows (at most ``budget``); a NULL document is a prefilter miss.
+        Returns whether the page is full."""
+        read = 0
+        while not self.full and (budget is None or read < budget):
+            row = cursor.fetchone()
+            if row is None:
+                return True  # exhausted: the page holds every match there is
+            read += 1
+            key, doc, value = row
+            if doc is None:
+                continue
+            body = loads(doc)
+            if not self.check(body):
+                continue
+            if self.skip:
+                self.skip -= 1
+                continue
+            self.rows.append((key, body, value))
+        return self.full
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """Per-collection SQL built once at open (sqlite3 caches the prepared forms)."""
+
+    insert_auto: str
+    insert_key: str
+    update: str
+    select_doc: str
+    delete: str
+
+    @classmethod
+    def build(cls, layout: Layout) -> _Statements:
+        table = quote(layout.table)
+        cols = [quote(c.name) for c in layout.columns]
+        names = ", ".join([*cols, "doc"])
+        marks = ", ".join("?" * (len(cols) + 1))
+        sets = ", ".join(f"{c} = ?" for c in [*cols, "doc"])
+        return cls(
+            insert_auto=f"INSERT INTO {table} ({names}) VALUES ({marks})",
+            insert_key=f"INSERT INTO {table} (id, {names}) VALUES (?, {marks}) ON CONFLICT(id) DO NOTHING",
+            update=f"UPDATE {table} SET {sets} WHERE id = ?",
+            select_doc=f"SELECT doc FROM {table} WHERE id = ?",
+            delete=f"DELETE FROM {table} WHERE id = ?",
+        )
+
+
+class SqliteEngine(Engine):
+    """Engine over one SQLite file (see the module docstring for guarantees)."""
+
+    def __init__(self, config: SqliteConfig) -> None:
+        super().__init__()
+        self._config = config
+        self._lock = threading.Lock()
+        self._readers_lock = threading.Lock()
+        self._idle_readers: list[sqlite3.Connection] = []
+        self._statements: dict[str, _Statements] = {}
+        self._last_write = 0.0
+        self._writer = self._connect(writer=True)
+        self._analyzed: dict[str, int] = {}  # table size (max key) at the last ANALYZE
+        self._indexer = search.BackgroundIndexer(
+            self._background_tx, lambda: self._last_write, self._checkpoint, self._maintain
+        )
+
+    # ------------------------------------------------------------------ connections
+
+    @property
+    def path(self) -> str:
+        return self._config.path
+
+    def _error(self, exc: sqlite3.Error, what: str) -> StoreError:
+        msg = str(exc)
+        where = f"SQLite database {self._config.path!r}"
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in msg or "busy" in msg):
+            return StoreLocked(
+                f"{where} is locked by another connection or process"
+                f" (gave up after {self._config.busy_timeout:g}s during {what})"
+            )
+        if "unable to open" in msg or "not a database" in msg or "disk I/O" in msg:
+            return StoreUnavailable(f"cannot use {where}: {msg}")
+        if "no such module: fts5" in msg:
+            return StoreUnavailable(f"this SQLite build lacks FTS5, which search fields need ({where})")
+        return StoreError(f"{where}: {what} failed: {msg}")
+
+    def _connect(self, *, writer: bool) -> sqlite3.Connection:
+        cfg = self._config
+        if not cfg.memory:
+            parent = os.path.dirname(os.path.abspath(cfg.path)) or "."
+            if not os.path.isdir(parent):
+                raise StoreUnavailable(
+                    f"cannot open SQLite database {cfg.path!r}: directory {parent!r} does not exist"
+                )
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(
+                cfg.path,
+                timeout=cfg.busy_timeout,
+                isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
+                check_same_thread=False,  # guarded by our own lock / handed out one thread at a time
+                cached_statements=256,
+            )
+            if writer:
+                # Single-row commits write every page they touch to the WAL, whole.
+                # 2 KiB pages halve those bytes versus the 4 KiB default while still
+                # holding typical documents inline.  Only takes effect on a new file.
+                conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+                if not cfg.memory:
+                    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                    if str(mode).lower() != "wal":
+                        raise StoreUnavailable(f"SQLite database {cfg.path!r} cannot use WAL mode (got {mode})")
+                conn.execute(f"PRAGMA synchronous = {cfg.synchronous.upper()}")
+                conn.execute("PRAGMA cache_size = -65536")
+                # Each checkpoint costs two fsyncs, paid by whichever commit triggers it;
+                # checkpointing every 16 MiB of WAL instead of every 2 MiB makes that
+                # rare and lets pages rewritten many times be copied back once.
+                conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+                conn.execute(f"PRAGMA journal_size_limit = {4 * WAL_CHECKPOINT_PAGES * PAGE_SIZE}")
+                # lower() is the search's case folding; an ICU-enabled build would fold
+                # non-ASCII letters too and silently change the semantics.
+                if conn.execute("SELECT lower('\u00c0B')").fetchone()[0] != "\u00c0b":
+                    raise StoreUnavailable("this SQLite build's lower() is not ASCII-only (ICU); unsupported")
+            else:
+                conn.execute("PRAGMA query_only = 1")
+                conn.execute("PRAGMA cache_size = -16384")
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise self._error(exc, "open") from exc
+        except StoreError:
+            if conn is not None:
+                conn.close()
+            raise
+        return conn
+
+    def _background_tx(self) -> _WriteTransaction:
+        return _WriteTransaction(self, foreground=False)
+
+    def _write_tx(self, *, foreground: bool = True) -> _WriteTransaction:
+        """The writer connection inside ``BEGIN IMMEDIATE``; commits on success."""
+        return _WriteTransaction(self, foreground=foreground)
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        if self._config.memory:
+            with self._lock:
+                self._check_open()
+                try:
+                    yield self._writer
+                except sqlite3.Error as exc:
+                    raise self._error(exc, "read") from exc
+            return
+        conn = self._take_reader()
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise self._error(exc, "read") from exc
+        finally:
+            self._give_back(conn)
+
+    def _take_reader(self) -> sqlite3.Connection:
+        with self._readers_lock:
+            if self._idle_readers:
+                return self._idle_readers.pop()
+        return self._connect(writer=False)
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        with self._readers_lock:
+            if not self._closed and len(self._idle_readers) < self._config.readers:
+                self._idle_readers.append(conn)
+                return
+        conn.close()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _open(self, layouts: dict[str, Layout]) -> None:
+        self._indexer.stop()
+        with self._write_tx() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS osis_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS osis_collections (name TEXT PRIMARY KEY, spec TEXT NOT NULL,"
+                " fts_watermark INTEGER NOT NULL DEFAULT 0)"
+            )
+            row = conn.execute("SELECT value FROM osis_meta WHERE key = 'format_version'").fetchone()
+            if row is None:
+                conn.execute("INSERT INTO osis_meta VALUES ('format_version', ?)", (str(FORMAT_VERSION),))
+            elif int(row[0]) > FORMAT_VERSION:
+                raise SchemaMismatch(
+                    f"{self._config.path!r} uses store format {row[0]}; this version reads up to {FORMAT_VERSION}"
+                )
+            stored = {
+                name: CollectionSpec.from_json(text)
+                for name, text in conn.execute("SELECT name, spec FROM osis_collections")
+            }
+            # Plan everything first so a refused change leaves the database untouched.
+            plans = {name: plan_change(stored.get(name), layout.spec) for name, layout in layouts.items()}
+            for name, layout in layouts.items():
+                self._apply(conn, layout, plans[name])
+        self._statements = {name: _Statements.build(layout) for name, layout in layouts.items()}
+        if self._config.indexer:
+            self._indexer.start(list(layouts.values()))
+
+    def _apply(self, conn: sqlite3.Connection, layout: Layout, plan: Plan) -> None:
+        table = quote(layout.table)
+        if plan.create:
+            cols = "".join(f"{quote(c.name)} {_TYPES[c.kind]}, " for c in layout.columns)
+            # AUTOINCREMENT: keys (hence sids) are never reused, even after deleting the
+            # newest row, which also keeps "id > watermark" equal to "not indexed yet".
+            # Typed columns precede the document so reading them never touches the
+            # document's overflow pages when it is large.
+            conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY AUTOINCREMENT, {cols}doc TEXT NOT NULL)")
+            conn.execute(
+                "INSERT INTO osis_collections (name, spec, fts_watermark) VALUES (?, ?, 0)",
+                (layout.name, layout.spec.to_json()),
+            )
+        for column in plan.add_columns:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {quote(column.name)} {_TYPES[column.kind]}")
+        if plan.add_columns:
+            self._backfill(conn, layout, plan)
+        wanted = {index.name: index for index in layout.btree_indexes()}
+        existing = {
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                (layout.table,),
+            )
+        }
+        # Drop first: a column cannot be dropped while an index uses it.
+        for name in existing - set(wanted):
+            conn.execute(f"DROP INDEX {quote(name)}")
+        for column in plan.drop_columns:
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {quote(column.name)}")
+        for name in sorted(set(wanted) - existing):
+            index = wanted[name]
+            # Without payload the implicit rowid already ends every entry; with it,
+            # id goes explicitly before the payload to keep (key..., id) order.
+            index_cols = [quote(c.name) for c in index.key]
+            if index.payload:
+                index_cols += ["id", *(quote(c.name) for c in index.payload)]
+            conn.execute(f"CREATE INDEX {quote(name)} ON {table} ({', '.join(index_cols)})")
+        if plan.search_changed:
+            search.create(conn, layout)
+        if plan.spec_changed and not plan.create:
+            conn.execute(
+                "UPDATE osis_collections SET spec = ? WHERE name = ?", (layout.spec.to_json(), layout.name)
+            )
+
+    def _backfill(self, conn: sqlite3.Connection, layout: Layout, plan: Plan) -> None:
+        table = quote(layout.table)
+        sets = ", ".join(f"{quote(c.name)} = ?" for c in plan.add_columns)
+        last = -1
+        while True:
+            rows = conn.execute(
+                f"SELECT id, doc FROM {table} WHERE id > ? ORDER BY id LIMIT ?", (last, _BACKFILL_CHUNK)
+            ).fetchall()
+            if not rows:
+                return
+            updates = [
+                (*backfill_row(layout, plan.add_columns, key, loads(doc)), key) for key, doc in rows
+            ]
+            conn.executemany(f"UPDATE {table} SET {sets} WHERE id = ?", updates)
+            last = rows[-1][0]
+
+    def _close(self) -> None:
+        self._indexer.stop()
+        with self._lock:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer.execute("PRAGMA optimize")
+            self._writer.close()
+        with self._readers_lock:
+            for conn in self._idle_readers:
+                conn.close()
+            self._idle_readers.clear()
+
+    # ------------------------------------------------------------------ planner statistics
+
+    def analyze(self, collection: str | None = None) -> None:
+        """Refresh the query planner's statistics (sampled, so quick on large tables).
+
+        The background thread does this by itself whenever a collection has doubled
+        in size since its last analysis; call it after a bulk load to not wait.
+        """
+        layouts = [self._layout(collection)] if collection else list(self._layouts.values())
+        with self._write_tx(foreground=False) as conn:
+            conn.execute(f"PRAGMA analysis_limit = {ANALYZE_LIMIT}")
+            for layout in layouts:
+                conn.execute(f"ANALYZE {quote(layout.table)}")
+                row = conn.execute(f"SELECT max(id) FROM {quote(layout.table)}").fetchone()
+                self._analyzed[layout.name] = int(row[0] or 0)
+
+    def _maintain(self) -> None:
+        for layout in list(self._layouts.values()):
+            with self._read() as conn:
+                row = conn.execute(f"SELECT max(id) FROM {quote(layout.table)}").fetchone()
+            size = int(row[0] or 0)
+            if size >= 1000 and size >= 2 * self._analyzed.get(layout.name, 0):
+                self.analyze(layout.name)
+
+    # ------------------------------------------------------------------ search index control
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL back into the database now, without waiting for readers (PASSIVE)."""
+        if self._config.memory:
+            return
+        with self._lock:
+            self._check_open()
+            try:
+                self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as exc:
+                raise self._error(exc, "checkpoint") from exc
+
+    def index_search(self, collection: str | None = None) -> int:
+        """Index the whole search backlog now (normally the background thread does this);
+        returns the number of rows indexed."""
+        layouts = [self._layout(collection)] if collection else list(self._layouts.values())
+        total = 0
+        for layout in layouts:
+            if not layout.search:
+                continue
+            while True:
+                with self._background_tx() as conn:
+                    done = search.index_batch(conn, layout, search.BATCH_ROWS * 4)
+                total += done
+                if not done:
+                    break
+        if total:
+            self._checkpoint()
+        return total
+
+    def search_backlog(self, collection: str) -> int:
+        """Rows of ``collection`` not yet in its search index (found by the tail scan)."""
+        layout = self._layout(collection)
+        if not layout.search:
+            return 0
+        with self._read() as conn:
+            return search.backlog(conn, layout)
+
+    # ------------------------------------------------------------------ writes
+
+    def _insert(self, layout: Layout, docs: list[EncodedDoc]) -> list[int]:
+        st = self._statements[layout.name]
+        keys: list[int] = []
+        with self._write_tx() as conn:
+            if len(docs) > 1 and all(enc.key is None for enc in docs):
+                # AUTOINCREMENT hands out consecutive keys within one transaction, and
+                # this one holds the only write lock: the keys end at the last rowid.
+                conn.executemany(st.insert_auto, [(*enc.columns, enc.text) for enc in docs])
+                last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+                return list(range(last - len(docs) + 1, last + 1))
+            mark: int | None = None
+            for enc in docs:
+                if enc.key is None:
+                    cur = conn.execute(st.insert_auto, (*enc.columns, enc.text))
+                    assert cur.lastrowid is not None
+                    keys.append(cur.lastrowid)
+                    continue
+                cur = conn.execute(st.insert_key, (enc.key, *enc.columns, enc.text))
+                if cur.rowcount == 0:
+                    raise DuplicateSid(f"{layout.name}: sid {key_to_sid(enc.key)} already exists")
+                if layout.search:
+                    if mark is None:
+                        mark = search.watermark(conn, layout)
+                    if enc.key <= mark:  # below the watermark the index must be exact now
+                        search.index_row(conn, layout, enc.key)
+                keys.append(enc.key)
+        return keys
+
+    def _rewrite(self, conn: sqlite3.Connection, layout: Layout, key: int, old: dict[str, Any], new: EncodedDoc) -> None:
+        changed = any(old.get(f) != v for f, v in zip(layout.search, new.search))
+        reindex = changed and key <= search.watermark(conn, layout)
+        if reindex:
+            search.unindex_row(conn, layout, key)
+        conn.execute(self._statements[layout.name].update, (*new.columns, new.text, key))
+        if reindex:
+            search.index_row(conn, layout, key)
+
+    def _replace(self, layout: Layout, key: int, doc: EncodedDoc) -> bool:
+        with self._write_tx() as conn:
+            row = conn.execute(self._statements[layout.name].select_doc, (key,)).fetchone()
+            if row is None:
+                return False
+            self._rewrite(conn, layout, key, loads(row[0]), doc)
+        return True
+
+    def _update(
+        self, layout: Layout, key: int, mutate: Callable[[dict[str, Any]], EncodedDoc]
+    ) -> EncodedDoc | None:
+        with self._write_tx() as conn:
+            row = conn.execute(self._statements[layout.name].select_doc, (key,)).fetchone()
+            if row is None:
+                return None
+            old = loads(row[0])
+            new = mutate(old)
+            self._rewrite(conn, layout, key, old, new)
+        return new
+
+    def _delete(self, layout: Layout, key: int) -> bool:
+        with self._write_tx() as conn:
+            if layout.search and key <= search.watermark(conn, layout):
+                search.unindex_row(conn, layout, key)
+            cur = conn.execute(self._statements[layout.name].delete, (key,))
+            return cur.rowcount > 0
+
+    # ------------------------------------------------------------------ reads
+
+    def _get(self, layout: Layout, keys: list[int]) -> dict[int, dict[str, Any]]:
+        with self._read() as conn:
+            if len(keys) == 1:
+                row = conn.execute(self._statements[layout.name].select_doc, (keys[0],)).fetchone()
+                return {} if row is None else {keys[0]: loads(row[0])}
+            rows = conn.execute(
+                f"SELECT id, doc FROM {quote(layout.table)} WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(keys),),
+            ).fetchall()
+        return {key: loads(doc) for key, doc in rows}
+
+    def _exists(self, layout: Layout, key: int) -> bool:
+        with self._read() as conn:
+            return conn.execute(f"SELECT 1 FROM {quote(layout.table)} WHERE id = ?", (key,)).fetchone() is not None
+
+    def _list_keys(self, layout: Layout) -> list[int]:
+        with self._read() as conn:
+            return [r[0] for r in conn.execute(f"SELECT id FROM {quote(layout.table)} ORDER BY id")]
+
+    def _plain_sql(self, layout: Layout, rq: ResolvedQuery, limit: int | None, source: str,
+                   clauses: list[str], params: list[Any], doc: str = "t.doc", paged: bool = True,
+                   walk: bool = False) -> str:
+        """SELECT of (key, document, ordering value) with filters, keyset and order, and
+        with ``paged`` the limit and offset too (else the caller applies them).  With
+        ``walk`` the filters stay off their indexes: the ordering index is walked."""
+        clauses = clauses + filters_sql(_D, rq.conds, params, walk=rq.order if walk else None)
+        keyset = keyset_sql(_D, rq, params)
+        if keyset:
+            clauses.append(keyset)
+        order_col = f"t.{quote(rq.order.name)}" if rq.order else "NULL"
+        sql = f"SELECT t.id, {doc}, {order_col} FROM {source}{where_sql(clauses)} ORDER BY {order_sql(_D, rq)}"
+        return sql + limit_sql(_D, limit, rq.offset, params) if paged else sql
+
+    @functools.lru_cache(maxsize=512)  # noqa: B019 - bounded, and the engine lives as long as its users
+    def _cached_sql(
+        self, layout: Layout, rq: ResolvedQuery, limit: int | None, walk: bool
+    ) -> tuple[str, tuple[Any, ...]]:
+        # Only for queries without search or cursor: their SQL depends on nothing else.
+        params: list[Any] = []
+        sql = self._plain_sql(layout, rq, limit, f"{quote(layout.table)} AS t", [], params, walk=walk)
+        return sql, tuple(params)
+
+    @functools.lru_cache(maxsize=512)  # noqa: B019 - as above
+    def _probe_sql(self, layout: Layout, rq: ResolvedQuery) -> tuple[str, tuple[Any, ...]]:
+        params: list[Any] = []
+        where = where_sql(filters_sql(_D, rq.conds, params))
+        return f"SELECT count(*) FROM (SELECT 1 FROM {quote(layout.table)}{where} LIMIT ?)", tuple(params)
+
+    def _should_walk(self, conn: sqlite3.Connection, layout: Layout, rq: ResolvedQuery, want: int) -> bool:
+        """For "filters, ordered by another field, first ``want``": walk the ordering
+        index and test the filters, or collect the filter's matches and sort them?
+
+        SQLite's statistics describe an average value, and agents' data is skewed
+        (the most common tool may be a third of the log), so the planner often
+        collects and sorts a huge match set.  Collecting costs ~m rows for m
+        matches, walking ~want * n / m; they break even at m = sqrt(want * n).  A
+        probe counts matches up to there, through the filter's own index.
+        """
+        if rq.order is None or not rq.conds or all(c.column == rq.order for c in rq.conds):
+            return False
+        row = conn.execute(f"SELECT max(id) FROM {quote(layout.table)}").fetchone()
+        threshold = max(256, int(math.sqrt(want * int(row[0] or 0))))
+        sql, params = self._probe_sql(layout, rq)
+        found = conn.execute(sql, (*params, threshold)).fetchone()
+        return int(found[0]) >= threshold
+
+    def _find(self, layout: Layout, rq: ResolvedQuery, limit: int | None) -> list[Row]:
+        table = f"{quote(layout.table)} AS t"
+        params: list[Any] = []
+        with self._read() as conn:
+            if rq.search is None:
+                walk = limit is not None and self._should_walk(conn, layout, rq, rq.offset + limit)
+                if rq.after is None:
+                    sql, cached = self._cached_sql(layout, rq, limit, walk)
+                    rows = conn.execute(sql, cached).fetchall()
+                else:
+                    sql = self._plain_sql(layout, rq, limit, table, [], params, walk=walk)
+                    rows = conn.execute(sql, params).fetchall()
+                return [(key, loads(doc), value) for key, doc, value in rows]
+            needle = rq.search
+            if not search.prefilter_sound(needle):  # exact SQL, through the index when possible
+                source, clauses = search.exact_source(layout, needle, params)
+                sql = self._plain_sql(layout, rq, limit, source, clauses, params)
+                return [(key, loads(doc), value) for key, doc, value in conn.execute(sql, params).fetchall()]
+            page = _Page(search.matcher(layout, needle), rq.offset, limit)
+            if limit is not None:
+                # Walk in order, the prefilter deciding in SQL which documents are worth decoding.
+                walk_params = [search.like_pattern(needle)]
+                sql = self._plain_sql(layout, rq, None, table, [], walk_params, paged=False,
+                                      doc="CASE WHEN t.doc LIKE ? ESCAPE '\\' THEN t.doc END")
+                cursor = conn.execute(sql, walk_params)
+                try:
+                    short = len(needle) < search.TRIGRAM
+                    if page.feed(cursor, None if short else search.WALK_ATTEMPT_ROWS):
+                        return page.rows
+                    if search.is_dense(conn, layout, needle, rq.offset + limit):
+                        page.feed(cursor, None)
+                        return page.rows
+                finally:
+                    cursor.close()  # ends the statement, and with it its read snapshot
+                page = _Page(search.matcher(layout, needle), rq.offset, limit)
+            # Rare term (or no limit): fetch the index candidates and the unindexed tail.
+            source = table if len(needle) < search.TRIGRAM else search.candidates_source(layout, needle, params)
+            clauses = [search.prefilter_sql(params, needle)]
+            sql = self._plain_sql(layout, rq, None, source, clauses, params, paged=False)
+            cursor = conn.execute(sql, params)
+            try:
+                page.feed(cursor, None)
+            finally:
+                cursor.close()
+            return page.rows
+
+    @staticmethod
+    def _exact_source(layout: Layout, needle: str | None, params: list[Any]) -> tuple[str, list[str]]:
+        if needle is None:
+            return f"{quote(layout.table)} AS t", []
+        return search.exact_source(layout, needle, params)
+
+    def _count(self, layout: Layout, rq: ResolvedQuery) -> int:
+        params: list[Any] = []
+        with self._read() as conn:
+            source, clauses = self._exact_source(layout, rq.search, params)
+            clauses += filters_sql(_D, rq.conds, params)
+            row = conn.execute(f"SELECT count(*) FROM {source}{where_sql(clauses)}", params).fetchone()
+        return int(row[0])
+
+    def _aggregate(self, layout: Layout, ra: ResolvedAggregation) -> list[tuple[Any, ...]]:
+        params: list[Any] = []
+        with self._read() as conn:
+            source, clauses = self._exact_source(layout, ra.search, params)
+            sql = aggregate_sql(_D, source, ra, clauses, params)
+            return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+
+    def _iter_bodies(self, layout: Layout) -> Iterator[tuple[int, dict[str, Any]]]:
+        with self._read() as conn:
+            # One read transaction: every chunk comes from the same snapshot.
+            if not self._config.memory:
+                conn.execute("BEGIN")
+            last = -1
+            while True:
+                rows = conn.execute(
+                    f"SELECT id, doc FROM {quote(layout.table)} WHERE id > ? ORDER BY id LIMIT 1000", (last,)
+                ).fetchall()
+                if not rows:
+                    break
+                for key, doc in rows:
+                    yield key, loads(doc)
+                last = rows[-1][0]
+            if not self._config.memory:
+                conn.execute("COMMIT")

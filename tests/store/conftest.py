@@ -1,0 +1,123 @@
+"""Fixtures running every store test on both engines.
+
+PostgreSQL tests use ``OSIS_TEST_POSTGRES_DSN`` (default
+``postgresql://postgres@127.0.0.1:5432/test``) and a fresh schema per test.
+They are skipped only when the variable is unset *and* no server answers at
+the default address; the skip is repeated in the terminal summary so it cannot
+go unnoticed.  With the variable set, an unreachable server is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from osis.store import CollectionSpec, Engine, IndexedField, open_engine
+
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+ENGINES = ["sqlite", "postgres"]
+
+_pg_state: dict[str, Any] = {}
+
+
+def postgres_dsn() -> str | None:
+    """The DSN to test against, or None when PostgreSQL tests must be skipped."""
+    if "dsn" in _pg_state:
+        return _pg_state["dsn"]  # type: ignore[no-any-return]
+    explicit = os.environ.get("OSIS_TEST_POSTGRES_DSN")
+    dsn = explicit or DEFAULT_DSN
+    try:
+        import psycopg
+
+        with psycopg.connect(dsn, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+        if explicit:
+            pytest.fail(f"OSIS_TEST_POSTGRES_DSN={explicit} is set but unreachable: {exc}", pytrace=False)
+        _pg_state["dsn"] = None
+        _pg_state["why"] = f"no PostgreSQL at {DEFAULT_DSN} and OSIS_TEST_POSTGRES_DSN unset ({exc})"
+        return None
+    _pg_state["dsn"] = dsn
+    return dsn
+
+
+def _drop_schema(dsn: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=ENGINES)
+def engine_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    if kind == "postgres":
+        request.node.add_marker(pytest.mark.postgres)
+    return kind
+
+
+@pytest.fixture
+def store_url(engine_kind: str, tmp_path: Any) -> Iterator[str]:
+    """A URL for an empty store of the parametrised kind."""
+    if engine_kind == "sqlite":
+        yield f"sqlite:///{tmp_path}/osis.db"
+        return
+    dsn = postgres_dsn()
+    if dsn is None:
+        pytest.skip(f"POSTGRES TESTS SKIPPED: {_pg_state['why']}")
+    schema = f"osis_test_{uuid.uuid4().hex[:12]}"
+    sep = "&" if "?" in dsn else "?"
+    try:
+        yield f"{dsn}{sep}schema={schema}"
+    finally:
+        _drop_schema(dsn, schema)
+
+
+@pytest.fixture
+def make_engine(store_url: str) -> Iterator[Callable[..., Engine]]:
+    """``make_engine(specs)`` opens an engine on the test's store; all are closed afterwards."""
+    opened: list[Engine] = []
+
+    def make(specs: list[CollectionSpec], url: str | None = None) -> Engine:
+        engine = open_engine(url or store_url)
+        opened.append(engine)
+        engine.open(specs)
+        return engine
+
+    yield make
+    for engine in opened:
+        engine.close()
+
+
+AUDIT = CollectionSpec(
+    name="audit",
+    indexed=(
+        IndexedField("tool_name", "str"),
+        IndexedField("user_sid", "str"),
+        IndexedField("success", "bool"),
+        IndexedField("created_at", "time"),
+        IndexedField("score", "float"),
+        IndexedField("level", "enum"),
+        IndexedField("attempt", "int"),
+    ),
+    search=("arguments", "result_preview"),
+    owner="user_sid",
+    numeric=(IndexedField("duration_ms", "int"), IndexedField("cost", "float")),
+    compound=(("user_sid", "created_at"), ("tool_name", "success", "attempt")),
+)
+
+
+@pytest.fixture
+def audit_engine(make_engine: Callable[..., Engine]) -> Engine:
+    return make_engine([AUDIT])
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _pg_state.get("dsn", "") is None:
+        terminalreporter.write_sep("!", "POSTGRESQL STORE TESTS WERE SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(_pg_state["why"])
+        terminalreporter.write_line("set OSIS_TEST_POSTGRES_DSN to run them (an unreachable DSN then fails the run)")

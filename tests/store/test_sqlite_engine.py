@@ -1,0 +1,156 @@
+"""SQLite specifics: the lazy search index, pragmas, in-memory stores."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from osis.store import Engine, Query, open_engine
+from osis.store import sqlite_search
+from osis.store.sqlite import PAGE_SIZE, SqliteEngine
+
+from .conftest import AUDIT
+
+
+def _engine(path: Path, options: str = "") -> SqliteEngine:
+    engine = open_engine(f"sqlite:///{path}{options}")
+    assert isinstance(engine, SqliteEngine)
+    engine.open([AUDIT])
+    return engine
+
+
+def _fts_integrity(engine: SqliteEngine) -> None:
+    """FTS5 raises 'database disk image is malformed' if an entry is missing or stale."""
+    engine.index_search()
+    with sqlite3.connect(engine.path) as conn:
+        conn.execute("INSERT INTO osis_audit__fts(osis_audit__fts, rank) VALUES ('integrity-check', 1)")
+
+
+def test_background_indexer_drains_the_backlog_when_writes_pause(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "a.db")
+    engine.insert_many("audit", [{"arguments": f"row {i}"} for i in range(3000)])
+    deadline = time.monotonic() + 30
+    while engine.search_backlog("audit") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.search_backlog("audit") == 0
+    assert engine.count("audit", Query(search="row 29")) == 111  # 29, 290-299, 2900-2999
+    _fts_integrity(engine)
+    engine.close()
+
+
+def test_without_the_indexer_search_stays_exact(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "b.db", "?indexer=off")
+    engine.insert_many("audit", [{"arguments": f"row {i}"} for i in range(500)])
+    time.sleep(0.3)
+    assert engine.search_backlog("audit") == 500
+    assert engine.count("audit", Query(search="ROW 49")) == 11
+    assert engine.index_search("audit") == 500 and engine.search_backlog("audit") == 0
+    assert engine.count("audit", Query(search="ROW 49")) == 11
+    engine.close()
+
+
+def test_index_stays_consistent_through_updates_and_deletes(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "c.db", "?indexer=off")
+    sids = engine.insert_many("audit", [{"arguments": f"text {i}", "result_preview": "same"} for i in range(100)])
+    engine.index_search()
+    for i, sid in enumerate(sids[:40]):
+        if i % 3 == 0:
+            engine.replace("audit", {"sid": sid, "arguments": f"changed {i}", "result_preview": "same"})
+        elif i % 3 == 1:
+            engine.delete("audit", sid)
+        else:
+            engine.increment("audit", sid, "attempt", set_fields={"result_preview": "other"})
+    engine.insert("audit", {"sid": "0000", "arguments": "explicit"})
+    _fts_integrity(engine)
+    assert engine.count("audit", Query(search="changed")) == 14
+    assert engine.count("audit", Query(search="same")) == 100 - 13 - 13 - 14 + 14
+    engine.close()
+
+
+def test_common_and_rare_terms_take_different_plans(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "d.db", "?indexer=off")
+    engine.insert_many("audit", [{"arguments": f"common {i} {'rare' if i == 700 else ''}"} for i in range(1000)])
+    engine.index_search()
+    layout = engine._layouts["audit"]
+    with sqlite3.connect(engine.path) as conn:
+        assert sqlite_search._is_dense(conn, layout, sqlite_search.fts_query("common"), 10)
+        assert not sqlite_search._is_dense(conn, layout, sqlite_search.fts_query("rare"), 10)
+    newest = engine.find("audit", Query(search="common", order_by="sid", descending=True, limit=3))
+    assert [d["sid"] for d in newest] == engine.list_sids("audit")[-3:][::-1]
+    assert [d["arguments"] for d in engine.find("audit", Query(search="rare", limit=3))] == ["common 700 rare"]
+    engine.close()
+
+
+def test_fts_query_quotes_every_trigram() -> None:
+    assert sqlite_search.fts_query('a"b c') == '"a""b" AND """b " AND "b c"'
+    long = sqlite_search.fts_query("abcdefghijklmnopqrstuvwxyz0123456789")
+    assert long.count(" AND ") == sqlite_search.MAX_QUERY_TRIGRAMS - 1
+
+
+@pytest.mark.parametrize(("option", "expected"), [("", 1), ("?synchronous=full", 2)])
+def test_durability_pragmas(tmp_path: Path, option: str, expected: int) -> None:
+    engine = _engine(tmp_path / "e.db", option)
+    with engine._write_tx() as conn:
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == expected
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
+    engine.close()
+
+
+def test_in_memory_store_is_shared_by_threads() -> None:
+    engine = open_engine("sqlite:///:memory:")
+    engine.open([AUDIT])
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(50):
+                engine.insert("audit", {"arguments": "mem"})
+                engine.count("audit", Query(search="mem"))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and engine.count("audit", Query(search="MEM")) == 200
+    engine.close()
+
+
+def test_reopening_keeps_data_and_index(tmp_path: Path) -> None:
+    engine: Engine = _engine(tmp_path / "f.db")
+    engine.insert_many("audit", [{"arguments": f"keep {i}"} for i in range(50)])
+    assert isinstance(engine, SqliteEngine)
+    engine.index_search()
+    engine.close()
+    engine = _engine(tmp_path / "f.db")
+    assert engine.count("audit", Query(search="keep 4")) == 11
+    engine.close()
+
+
+def test_skewed_filters_walk_the_ordering_index(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "g.db", "?indexer=off")
+    docs = [
+        {"tool_name": "common" if i % 50 else "rare", "created_at": f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z"}
+        for i in range(3000)
+    ]
+    sids = engine.insert_many("audit", docs)
+    engine.analyze()
+    layout = engine._layouts["audit"]
+    from osis.store import Cond
+    from osis.store.query import resolve_query
+
+    for tool, walks in (("common", True), ("rare", False)):
+        query = Query(filters=[Cond("tool_name", "eq", tool)], order_by="created_at", descending=True, limit=5)
+        with engine._read() as conn:
+            assert engine._should_walk(conn, layout, resolve_query(layout, query), 5) is walks
+        expected = [s for s, d in zip(sids, docs) if d["tool_name"] == tool]
+        expected.sort(key=lambda s: (docs[sids.index(s)]["created_at"], s), reverse=True)
+        assert [d["sid"] for d in engine.find("audit", query)] == expected[:5]
+    engine.close()
