@@ -187,6 +187,9 @@ def aggregate(spec: CollectionSpec, docs: list[dict[str, Any]], agg: Aggregation
                 item[m.key] = len(members) if m.field is None else len(values)
             elif not values:
                 item[m.key] = None
+            elif m.op == "percentile":
+                assert m.q is not None
+                item[m.key] = sorted(values)[int(round(m.q * 10_000) * (len(values) - 1) // 10_000)]
             else:
                 item[m.key] = {
                     "sum": sum, "min": min, "max": max, "avg": lambda v: sum(v) / len(v)

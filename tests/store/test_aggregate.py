@@ -67,6 +67,13 @@ def loaded(audit_engine: Engine) -> tuple[Engine, list[dict[str, Any]]]:
         Aggregation(group_by=["user_sid"], metrics=[Metric("count")], filters=[Cond("tool_name", "eq", "nothing")]),
         Aggregation(metrics=[Metric("count"), Metric("sum", "cost")], filters=[Cond("tool_name", "eq", "nothing")]),
         Aggregation(group_by=["attempt"], metrics=[Metric("count"), Metric("max", "score")], order_by="count", limit=3),
+        Aggregation(
+            group_by=["tool_name"],
+            metrics=[Metric("percentile", "duration_ms", q=0.5), Metric("percentile", "duration_ms", q=0.95),
+                     Metric("percentile", "score", q=1.0), Metric("count"), Metric("avg", "cost")],
+        ),
+        Aggregation(metrics=[Metric("percentile", "cost", "p90", q=0.9)], filters=[Cond("success", "eq", True)]),
+        Aggregation(group_by=[Day("created_at")], metrics=[Metric("percentile", "attempt", q=0.25)], order_by="p25_attempt"),
     ],
     ids=lambda a: repr(a)[:80],
 )
@@ -93,6 +100,9 @@ def test_day_groups_are_utc_calendar_days(loaded: tuple[Engine, list[dict[str, A
         (Aggregation(group_by=[Day("tool_name")]), "Day\\(\\) needs a time field"),
         (Aggregation(metrics=[Metric("sum", "tool_name")]), "cannot compute sum of 'tool_name'; numeric fields: attempt, cost, duration_ms, score"),
         (Aggregation(metrics=[Metric("sum")]), "cannot compute sum of None"),
+        (Aggregation(metrics=[Metric("percentile", "cost", q=1.5)]), "0 < q <= 1"),
+        (Aggregation(metrics=[Metric("percentile", "cost")]), "0 < q <= 1"),
+        (Aggregation(metrics=[Metric("sum", "cost", q=0.5)]), "only percentile"),
         (Aggregation(metrics=[Metric("median", "cost")]), "op one of"),  # type: ignore[arg-type]
         (Aggregation(metrics=[]), "at least one metric"),
         (Aggregation(order_by="nope"), "order_by must name a metric"),

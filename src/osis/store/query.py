@@ -27,7 +27,7 @@ from .layout import Column, Layout
 
 Op = Literal["eq", "in", "gt", "gte", "lt", "lte"]
 OPS: tuple[str, ...] = get_args(Op)
-MetricOp = Literal["count", "sum", "avg", "min", "max"]
+MetricOp = Literal["count", "sum", "avg", "min", "max", "percentile"]
 METRIC_OPS: tuple[str, ...] = get_args(MetricOp)
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -100,18 +100,24 @@ class Day:
 
 @dataclass(frozen=True)
 class Metric:
-    """An aggregate: ``count`` (rows, or non-null values of ``field``) or
-    ``sum``/``avg``/``min``/``max`` of a numeric field.  Results use ``name``,
-    defaulting to ``"count"`` or ``"<op>_<field>"``."""
+    """An aggregate: ``count`` (rows, or non-null values of ``field``),
+    ``sum``/``avg``/``min``/``max`` of a numeric field, or ``percentile`` ``q``
+    (0 < q <= 1) of a numeric field: the nearest-rank value at 0-based index
+    ``floor(q * (n - 1))`` of the group's non-null values in ascending order (p50
+    of 1..10 is 5, p95 is 9).  Results use ``name``, defaulting to ``"count"``,
+    ``"<op>_<field>"`` or ``"p<q*100>_<field>"``."""
 
     op: MetricOp
     field: str | None = None
     name: str | None = None
+    q: float | None = None
 
     @property
     def key(self) -> str:
         if self.name:
             return self.name
+        if self.op == "percentile":
+            return f"p{(self.q or 0) * 100:g}_{self.field}"
         return self.op if self.field is None else f"{self.op}_{self.field}"
 
 
@@ -185,6 +191,12 @@ class ResolvedMetric:
     op: MetricOp
     column: Column | None
     key: str
+    # percentile q as a fraction of PERCENTILE_SCALE, so the rank is integer arithmetic
+    # in SQL (PostgreSQL rounds, and SQLite truncates, a float cast to integer).
+    q_scaled: int = 0
+
+
+PERCENTILE_SCALE = 10_000
 
 
 @dataclass(frozen=True)
@@ -322,6 +334,13 @@ def resolve_aggregation(layout: Layout, agg: object) -> ResolvedAggregation:
                 f"{layout.name}: metrics must be Metric(op, field) with op one of {', '.join(METRIC_OPS)}, got {m!r}"
             )
         metric_column: Column | None = None
+        q_scaled = 0
+        if m.op == "percentile":
+            if isinstance(m.q, bool) or not isinstance(m.q, (int, float)) or not 0 < m.q <= 1:
+                raise InvalidQuery(f"{layout.name}: percentile needs 0 < q <= 1, got {m.q!r}")
+            q_scaled = round(m.q * PERCENTILE_SCALE)
+        elif m.q is not None:
+            raise InvalidQuery(f"{layout.name}: only percentile metrics take q, not {m.op}")
         if m.field is not None or m.op != "count":
             if m.field not in layout.numeric:
                 names = ", ".join(sorted(layout.numeric)) or "(none)"
@@ -329,7 +348,7 @@ def resolve_aggregation(layout: Layout, agg: object) -> ResolvedAggregation:
                     f"{layout.name}: cannot compute {m.op} of {m.field!r}; numeric fields: {names}"
                 )
             metric_column = layout.numeric[m.field]
-        metrics.append(ResolvedMetric(m.op, metric_column, m.key))
+        metrics.append(ResolvedMetric(m.op, metric_column, m.key, q_scaled))
     keys = [g.key for g in groups] + [m.key for m in metrics]
     if len(set(keys)) != len(keys):
         raise InvalidQuery(f"{layout.name}: aggregation output names collide: {keys}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .layout import Column
-from .query import ResolvedAggregation, ResolvedCond, ResolvedQuery
+from .query import PERCENTILE_SCALE, ResolvedAggregation, ResolvedCond, ResolvedQuery
 
 SECONDS_PER_DAY = 86400
 
@@ -127,17 +127,40 @@ def aggregate_sql(
 ) -> str:
     """SELECT for an aggregation over ``from_sql``; ``extra`` are engine-built
     predicates (search) whose parameters, like those of ``from_sql``, are already
-    in ``params`` before the filter parameters are appended."""
-    select = []
-    group_exprs = []
-    for i, g in enumerate(ra.groups):
-        expr = day_expr(d, quote(g.column.name)) if g.day else quote(g.column.name)
-        group_exprs.append(expr)
-        select.append(f"{expr} AS g{i}")
-    for i, m in enumerate(ra.metrics):
-        arg = "*" if m.column is None else quote(m.column.name)
-        select.append(f"{m.op.upper()}({arg}) AS m{i}")
+    in ``params`` before the filter parameters are appended.
+
+    Percentiles need each value's rank within its group, which plain GROUP BY
+    cannot give: with percentile metrics the filtered rows first pass through a
+    window query that numbers them per group and value column (ROW_NUMBER and
+    COUNT over the same partition), and the outer query picks, per group, the value
+    whose rank is ``floor(q * (n - 1)) + 1``.  Both engines run that same SQL.
+    """
     clauses = extra + filters_sql(d, ra.conds, params)
+    group_exprs = [day_expr(d, quote(g.column.name)) if g.day else quote(g.column.name) for g in ra.groups]
+    ranked = sorted({m.column.name for m in ra.metrics if m.op == "percentile" and m.column is not None})
+    if ranked:
+        inner = [f"{expr} AS g{i}" for i, expr in enumerate(group_exprs)]
+        valued = sorted({m.column.name for m in ra.metrics if m.column is not None})
+        inner += [f"{quote(name)} AS {quote(name)}" for name in valued]
+        for j, name in enumerate(ranked):
+            col = quote(name)
+            # NULLs get their own partition so they never take a rank among the values.
+            partition = ", ".join([*group_exprs, f"({col} IS NULL)"])
+            inner.append(f"ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY {col}) AS r{j}")
+            inner.append(f"COUNT({col}) OVER (PARTITION BY {partition}) AS n{j}")
+        from_sql = f"(SELECT {', '.join(inner)} FROM {from_sql}{where_sql(clauses)}) AS w"
+        clauses = []
+        group_exprs = [f"g{i}" for i in range(len(ra.groups))]
+    select = [f"{expr} AS g{i}" if not ranked else f"g{i}" for i, expr in enumerate(group_exprs)]
+    for i, m in enumerate(ra.metrics):
+        if m.op == "percentile":
+            assert m.column is not None
+            j, col = ranked.index(m.column.name), quote(m.column.name)
+            rank = f"((n{j} - 1) * {m.q_scaled}) / {PERCENTILE_SCALE} + 1"
+            select.append(f"MIN(CASE WHEN {col} IS NOT NULL AND r{j} = {rank} THEN {col} END) AS m{i}")
+        else:
+            arg = "*" if m.column is None else quote(m.column.name)
+            select.append(f"{m.op.upper()}({arg}) AS m{i}")
     sql = f"SELECT {', '.join(select)} FROM {from_sql}{where_sql(clauses)}"
     if group_exprs:
         sql += f" GROUP BY {', '.join(group_exprs)}"

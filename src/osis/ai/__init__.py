@@ -1,0 +1,1 @@
+"""The ai domain served by OSIS: hero_agent's audit log, usage log, memories and conversations."""

@@ -1,0 +1,1 @@
+"""Serving generated domains on a store: generic CRUD, store error mapping."""
