@@ -3,14 +3,25 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The store `make run` serves and `make demo` fills: $OSIS_STORE, or an embedded SQLite file.
+STORE ?= $(or $(OSIS_STORE),sqlite:///var/osis.db)
+LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test codegen check lint typecheck fuzz bench-codegen bench clean
+.PHONY: run demo test codegen check lint typecheck fuzz bench-codegen bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+run: $(STAMP)
+	@mkdir -p var
+	$(BIN)/osis serve --store '$(STORE)' --listen $(LISTEN) --log-format text
+
+demo: $(STAMP)
+	@mkdir -p var
+	$(BIN)/osis demo-data --store '$(STORE)'
 
 codegen: $(STAMP)
 	$(BIN)/oschema-gen generate schemas/* --out generated

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
+from osis.scalars import format_otime
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
@@ -20,4 +22,5 @@ def window_days(days: int, now: datetime | None = None) -> list[date]:
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The wire form of a timestamp (the same function the generated models serialise with)."""
+    return format_otime(moment)

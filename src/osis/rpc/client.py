@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import builtins
 from types import TracebackType
-from typing import Any, Final, Generic, TypeVar, overload
+from typing import Any, Final, Generic, Self, TypeVar, overload
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -296,7 +296,7 @@ class SyncClient:
     def close(self) -> None:
         self._transport.close()
 
-    def __enter__(self) -> SyncClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -341,7 +341,7 @@ class AsyncClient:
     async def close(self) -> None:
         await self._transport.close()
 
-    async def __aenter__(self) -> AsyncClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -1,0 +1,102 @@
+"""`osis`: run and operate an OSIS store.
+
+Errors a user can cause (a bad store URL, an unreachable database, a locked file, a port
+in use) end the command with one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from osis.server import DEFAULT_STORE, Listen, parse_listen
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="osis", description="OSIS: the schema-driven object store of hero_agent.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="serve the JSON-RPC API, the REST API and the dashboard",
+                           description="Serve the ai domain: JSON-RPC at /rpc, REST at /api, the dashboard at /.")
+    serve.add_argument(
+        "--store",
+        default=os.environ.get("OSIS_STORE", DEFAULT_STORE),
+        help=f"store URL: sqlite:///path/osis.db (embedded, the default: {DEFAULT_STORE}) or postgresql://...",
+    )
+    where = serve.add_mutually_exclusive_group()
+    where.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT", help="TCP address (default 127.0.0.1:8080)")
+    where.add_argument("--socket", metavar="PATH", help="listen on a unix socket (created with mode 0600) instead")
+    serve.add_argument("--log-format", choices=("json", "text"), default="json", help="log lines as JSON (default) or text")
+
+    demo = sub.add_parser(
+        "demo-data",
+        help="fill an empty store with synthetic agent activity",
+        description="Fill an empty store with weeks of synthetic hero_agent activity: users, conversations, "
+        "tool calls, model calls and memories, so the dashboard has something to show.",
+    )
+    demo.add_argument("--store", default=os.environ.get("OSIS_STORE", DEFAULT_STORE),
+                      help=f"store URL, as for serve (default: $OSIS_STORE or {DEFAULT_STORE})")
+    demo.add_argument("--days", type=int, default=30, help="UTC days of activity, ending today (default 30)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed: the same seed and day give the same data")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"osis: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from osis import logs
+    from osis.rpc.app import ServeError
+    from osis.store.errors import StoreError
+
+    if args.command == "serve":
+        try:
+            listen = Listen(socket=args.socket) if args.socket else parse_listen(args.listen)
+        except ValueError as err:
+            return _fail(str(err))
+        logs.configure(args.log_format)
+        from osis.server import run
+
+        try:
+            run(args.store, listen)
+        except (StoreError, ServeError) as err:
+            return _fail(str(err))
+        except KeyboardInterrupt:
+            return EXIT_OK
+        return EXIT_OK
+    if args.command == "demo-data":
+        return _demo_data(args.store, args.days, args.seed)
+    return _fail(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first
+
+
+def _demo_data(store: str, days: int, seed: int) -> int:
+    import time
+
+    from osis.demo import MAX_DAYS, StoreNotEmpty, fill_store
+    from osis.rpc.errors import RpcError
+    from osis.server import redact
+    from osis.store.errors import StoreError
+
+    if not 1 <= days <= MAX_DAYS:
+        return _fail(f"--days must be between 1 and {MAX_DAYS}, got {days}")
+    started = time.perf_counter()
+    try:
+        written = fill_store(store, days=days, seed=seed)
+    except (StoreError, StoreNotEmpty, RpcError) as err:
+        return _fail(str(err))
+    print(
+        f"wrote {written.total:,} records in {time.perf_counter() - started:.1f} s to {redact(store)}: "
+        f"{written.audit:,} tool calls, {written.usage:,} model calls, {written.conversations:,} conversations "
+        f"with {written.messages:,} messages, {written.memories:,} memories"
+    )
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

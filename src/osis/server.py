@@ -1,0 +1,124 @@
+"""`osis serve`: the ai domain on a store, over TCP or a unix socket.
+
+One port serves two apps: the JSON-RPC API (`POST /rpc`, `/health`, `/openrpc.json`,
+`/.well-known/heroservice.json`, exactly as `osis.rpc.app` serves them) and the REST API
+with its dashboard (`/`, `/api/...`, `/docs`), which reaches the same service through the
+generated async client on an in-process transport.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from dataclasses import dataclass
+from typing import Final
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from osis.rpc.app import create_app, serve
+from osis.store.engine import Engine, open_engine
+
+log = logging.getLogger("osis.server")
+
+DEFAULT_STORE = "sqlite:///osis.db"
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    socket: str | None = None
+
+    def __str__(self) -> str:
+        return f"unix:{self.socket}" if self.socket else f"{self.host}:{self.port}"
+
+
+def parse_listen(text: str) -> Listen:
+    """`HOST:PORT`, `:PORT` or `[v6]:PORT`; ValueError with a clear message otherwise."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--listen must be HOST:PORT with a port 1..65535, got {text!r}")
+    host = host.strip("[]") or "127.0.0.1"
+    return Listen(host, int(port))
+
+
+def open_store(url: str) -> Engine:
+    """Open the engine and create or upgrade the ai domain's collections."""
+    from osis.binding import bind_package
+
+    engine = open_engine(url)
+    try:
+        engine.open(bind_package("osis_ai").specs)
+    except BaseException:
+        engine.close()
+        raise
+    return engine
+
+
+#: Paths of the JSON-RPC app; everything else belongs to the REST app.
+RPC_PATHS: Final = frozenset({"/rpc", "/health", "/openrpc.json", "/.well-known/heroservice.json"})
+
+
+class OnePort:
+    """Routes each request to the JSON-RPC app or the REST app by its path.
+
+    The JSON-RPC app is a bare ASGI callable built to keep small calls cheap, so its paths
+    are picked out with one set lookup before the REST app's routing runs. Lifespan events
+    go to the REST app: it closes its client at shutdown, while the JSON-RPC app has no
+    start-up or shutdown work.
+    """
+
+    def __init__(self, rpc: ASGIApp, rest: ASGIApp) -> None:
+        self.rpc = rpc
+        self.rest = rest
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in RPC_PATHS:
+            await self.rpc(scope, receive, send)
+        else:
+            await self.rest(scope, receive, send)
+
+
+def build_app(engine: Engine) -> OnePort:
+    """JSON-RPC, REST and dashboard of the ai domain on one store engine."""
+    from osis_ai.client import AsyncAiClient
+    from osis_ai.server import AiDispatcher, openrpc_document
+
+    from osis.ai.service import AiStoreService
+    from osis.rest import create_rest_app
+    from osis.rpc.transport import AsyncInProcessTransport
+
+    dispatcher = AiDispatcher(AiStoreService(engine))
+    rpc = create_app(dispatcher, service_name="osis_ai", openrpc=openrpc_document())
+    rest = create_rest_app(lambda: AsyncAiClient(transport=AsyncInProcessTransport(dispatcher)))
+    return OnePort(rpc, rest)
+
+
+def run(store: str, listen: Listen) -> None:
+    """Serve until SIGINT/SIGTERM; in-flight requests finish, then the store closes."""
+    engine = open_store(store)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the
+    # handler it found installed. With this one, that ends in a normal exit (status 0)
+    # through the `finally` below, so the store is closed cleanly, not killed.
+    previous = signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        app = build_app(engine)
+        log.info("store open", extra={"store": redact(store)})
+        serve(app, host=listen.host, port=listen.port, socket=listen.socket, log_level="info", own_logging=False)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        engine.close()
+        log.info("store closed")
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def redact(url: str) -> str:
+    """The store URL without its password, for logs and messages."""
+    head, at, tail = url.rpartition("@")
+    if not at or "://" not in head:
+        return url
+    scheme, _, userinfo = head.partition("://")
+    return f"{scheme}://{userinfo.split(':', 1)[0]}@{tail}"
