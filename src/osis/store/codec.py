@@ -25,11 +25,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 
 from .errors import InvalidDocument, InvalidQuery
-from .sid import key_to_sid, parse_document_sid
+from .sid import is_sid as _is_sid
+from .sid import key_to_sid, parse_document_sid, sid_to_key
 from .spec import FieldKind
 
 if TYPE_CHECKING:  # layout imports this module for its converters
     from .layout import Layout
+
+_EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -37,11 +40,32 @@ INT64_MAX = 2**63 - 1
 _RFC3339_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 )
-_EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
+
+
+_fromisoformat = _dt.datetime.fromisoformat
 
 
 def parse_time(text: str) -> int:
     """RFC 3339 timestamp -> whole epoch seconds (UTC). Raises ``ValueError`` with a reason."""
+    if (
+        len(text) == 20
+        and text[19] == "Z"
+        and text[10] == "T"
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[13] == ":"
+        and text[16] == ":"
+        and text.isascii()
+    ):
+        # The canonical spelling (YYYY-MM-DDTHH:MM:SSZ): the C parser checks every
+        # other position is an ASCII digit and the values are in range, so this
+        # accepts exactly what the pattern below and the general path accept.
+        try:
+            d = _fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return (d.toordinal() - _EPOCH_ORDINAL) * 86400 + d.hour * 3600 + d.minute * 60 + d.second
     m = _RFC3339_RE.match(text)
     if m is None:
         raise ValueError(f"{text!r} is not an RFC 3339 timestamp like 2026-11-27T07:35:46Z")
@@ -70,7 +94,8 @@ def parse_time(text: str) -> int:
 
 def format_time(epoch: int) -> str:
     """Whole epoch seconds -> ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, not strftime("%Y"): the year must be zero-padded before 1000 too.
+    return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def format_day(day_number: int) -> str:
@@ -144,6 +169,10 @@ def _describe(value: object) -> str:
 
 def coerce_filter_value(collection: str, field: str, kind: FieldKind, value: object) -> Any:
     """Normalise a query value for ``field``, raising :class:`InvalidQuery` on a type mismatch."""
+    if isinstance(value, str) and "\x00" in value:
+        # No stored string holds NUL (documents refuse it), and PostgreSQL cannot even
+        # take one as a parameter: say so instead of failing inside the driver.
+        raise InvalidQuery(f"{collection}: filter on {field!r} ({kind}): strings may not contain NUL (U+0000)")
     try:
         return normalise(kind, value)
     except ValueError as exc:
@@ -237,10 +266,78 @@ def dumps(body: dict[str, Any]) -> str:
 
 
 loads = orjson.loads
+_orjson_dumps = orjson.dumps
 
 
 def encode_document(layout: Layout, doc: object, *, require_sid: bool = False) -> EncodedDoc:
-    """Validate ``doc`` against the collection and compute everything an engine writes."""
+    """Validate ``doc`` against the collection and compute everything an engine writes.
+
+    A fast path handles the common case (a plain dict whose values are JSON
+    scalars or containers, every value fitting its column) with fewer passes:
+    orjson itself refuses non-string keys, lone surrogates and oversized
+    integers, and NUL characters anywhere are found with one scan of the
+    serialised text (orjson writes U+0000 as ``\\u0000``).  Anything it does not
+    accept outright (including false alarms such as a literal backslash-u0000)
+    goes through :func:`_encode_checked`, which accepts and rejects exactly the
+    same documents and names the problem.
+    """
+    if type(doc) is dict and not require_sid:
+        if "sid" in doc:
+            raw_sid = doc["sid"]
+            if raw_sid is None or raw_sid == "":
+                key = None
+            elif type(raw_sid) is str and 4 <= len(raw_sid) <= 12 and _is_sid(raw_sid):
+                key = sid_to_key(raw_sid)
+            else:
+                return _encode_checked(layout, doc)
+            body = {k: v for k, v in doc.items() if k != "sid"}
+        else:
+            key = None
+            body = doc  # not copied: EncodedDoc lives only as long as the write
+        for value in body.values():
+            kind = type(value)
+            if kind is str or kind is int or kind is bool or value is None:
+                continue
+            if kind is float:
+                if value - value != 0.0:  # inf or nan
+                    return _encode_checked(layout, doc)
+            elif kind is list or kind is dict:
+                try:
+                    _check_json("document", value)
+                except ValueError:
+                    return _encode_checked(layout, doc)
+            else:
+                return _encode_checked(layout, doc)
+        try:
+            text = _orjson_dumps(body).decode()
+        except TypeError:  # JSONEncodeError included
+            return _encode_checked(layout, doc)
+        if "\\u0000" in text:
+            return _encode_checked(layout, doc)
+        columns: list[Any] = []
+        for field, fast, convert in layout.fast_converters:
+            value = body.get(field)
+            if value is None:
+                columns.append(None)
+            elif type(value) is fast:
+                columns.append(value)
+            else:
+                try:
+                    columns.append(convert(value))
+                except ValueError:
+                    return _encode_checked(layout, doc)
+        search: list[str | None] = []
+        for name in layout.search:
+            value = body.get(name)
+            if value is not None and type(value) is not str:
+                return _encode_checked(layout, doc)
+            search.append(value)
+        return EncodedDoc(key, body, text, tuple(columns), tuple(search))
+    return _encode_checked(layout, doc, require_sid=require_sid)
+
+
+def _encode_checked(layout: Layout, doc: object, *, require_sid: bool = False) -> EncodedDoc:
+    """The general path of :func:`encode_document`: every check in turn, naming the culprit."""
     coll = layout.name
     if type(doc) is not dict and not isinstance(doc, Mapping):
         raise InvalidDocument(f"{coll}: a document must be a JSON object (dict), got {_describe(doc)}")

@@ -22,7 +22,6 @@ from .errors import InvalidDocument, InvalidQuery, StoreClosed, UnknownCollectio
 from .layout import Column, Layout
 from .query import (
     Aggregation,
-    Cond,
     Page,
     Query,
     ResolvedAggregation,
@@ -89,18 +88,17 @@ class Engine(ABC):
         return resolve_query(self._layouts[coll], query)
 
     def _resolve(self, layout: Layout, query: Query | None) -> ResolvedQuery:
-        query = query if query is not None else Query()
-        if isinstance(query, Query) and query.cursor is None:
+        if query is None:
+            query = _EMPTY_QUERY
+        if type(query) is Query and query.cursor is None:
             # Equal values of different types (1, 1.0, True) must not share a
-            # resolution: only one of them may be valid for the field.
+            # resolution: only one of them may be valid for the field.  Only
+            # numbers and bools compare equal across types, so only they (and
+            # lists of values) make the key carry their types.
             try:
-                types = tuple(
-                    (type(c.value), tuple(map(type, c.value)) if isinstance(c.value, tuple) else None)
-                    for c in query.filters
-                    if isinstance(c, Cond)
-                )
+                types = tuple([_value_type(c.value) for c in query.filters])
                 return self._resolve_cached(layout.name, query, types)
-            except TypeError:  # unhashable values (lists): resolve without the cache
+            except (TypeError, AttributeError):  # unhashable values (lists), or not Conds
                 pass
         return resolve_query(layout, query)
 
@@ -227,8 +225,7 @@ class Engine(ABC):
     def find(self, coll: str, query: Query | None = None) -> list[dict[str, Any]]:
         """Documents matching ``query`` (one SQL query)."""
         layout = self._layout(coll)
-        rq = self._resolve(layout, query)
-        return [decode_document(key, body) for key, body, _ in self._find(layout, rq, rq.limit)]
+        return self._find_docs(layout, self._resolve(layout, query))
 
     def find_page(self, coll: str, query: Query | None = None) -> Page:
         """A page of ``query.limit`` (default 100) documents and the cursor of the next page.
@@ -317,6 +314,10 @@ class Engine(ABC):
     @abstractmethod
     def _find(self, layout: Layout, rq: ResolvedQuery, limit: int | None) -> list[Row]: ...
 
+    def _find_docs(self, layout: Layout, rq: ResolvedQuery) -> list[dict[str, Any]]:
+        """Wire-form documents of :meth:`find`; engines may fuse fetching and decoding."""
+        return [decode_document(key, body) for key, body, _ in self._find(layout, rq, rq.limit)]
+
     @abstractmethod
     def _count(self, layout: Layout, rq: ResolvedQuery) -> int: ...
 
@@ -325,6 +326,18 @@ class Engine(ABC):
 
     @abstractmethod
     def _iter_bodies(self, layout: Layout) -> Iterator[tuple[int, dict[str, Any]]]: ...
+
+
+_EMPTY_QUERY = Query()
+
+
+def _value_type(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or value is None:
+        return None  # strings only equal strings
+    if kind is tuple:
+        return tuple(map(type, value))
+    return kind
 
 
 def _to_python(column: Column | None, value: Any) -> Any:

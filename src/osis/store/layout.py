@@ -16,6 +16,7 @@ from typing import Any
 from .codec import CONVERTERS
 from .spec import NUMERIC_KINDS, CollectionSpec, FieldKind
 
+_PASS_THROUGH: dict[str, type] = {"str": str, "enum": str, "bool": bool, "float": float}
 _MAX_IDENT = 63  # PostgreSQL silently truncates longer identifiers; never let it
 
 
@@ -72,6 +73,11 @@ class Layout:
         # (field, kind, converter) per column, resolved once for the write path.
         self.converters: tuple[tuple[str, FieldKind, Callable[[object], Any]], ...] = tuple(
             (c.field, c.kind, CONVERTERS[c.kind]) for c in self.columns
+        )
+        # (field, type passed through unchanged, converter) for the encoder's fast path;
+        # int and time values always go through their converter (range check, parsing).
+        self.fast_converters: tuple[tuple[str, type | None, Callable[[object], Any]], ...] = tuple(
+            (c.field, _PASS_THROUGH.get(c.kind), CONVERTERS[c.kind]) for c in self.columns
         )
 
     def btree_indexes(self) -> list[BTreeIndex]:

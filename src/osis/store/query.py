@@ -45,7 +45,7 @@ def fold_ascii(text: str) -> str:
         return text.translate(_ASCII_LOWER)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Cond:
     """``field <op> value``.  ``eq`` with ``None`` matches a missing/null field;
     ``in`` takes a list of values."""
@@ -54,8 +54,13 @@ class Cond:
     op: Op
     value: Any
 
+    # Hand-written: a frozen dataclass's generated __init__ sets each field through
+    # object.__setattr__, a noticeable share of a sub-0.1 ms lookup.
+    def __init__(self, field: str, op: Op, value: Any) -> None:
+        self.__dict__.update(field=field, op=op, value=value)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Query:
     """What :meth:`Engine.find`, :meth:`Engine.find_page` and :meth:`Engine.count` select.
 
@@ -73,10 +78,25 @@ class Query:
     offset: int = 0
     cursor: str | None = None
 
-    def __post_init__(self) -> None:
-        # Accept lists from callers but keep the dataclass hashable and immutable.
-        if isinstance(self.filters, Sequence) and not isinstance(self.filters, (tuple, str)):
-            object.__setattr__(self, "filters", tuple(self.filters))
+    def __init__(
+        self,
+        filters: Sequence[Cond] = (),
+        search: str | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+        cursor: str | None = None,
+    ) -> None:
+        # Hand-written for speed (see Cond).  Accept lists from callers but keep the
+        # dataclass hashable and immutable.
+        kind = type(filters)
+        if kind is list or (kind is not tuple and isinstance(filters, Sequence) and not isinstance(filters, str)):
+            filters = tuple(filters)
+        self.__dict__.update(
+            filters=filters, search=search, order_by=order_by, descending=descending,
+            limit=limit, offset=offset, cursor=cursor,
+        )
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,9 @@ _BACKFILL_CHUNK = 2000
 PAGE_SIZE = 2048
 WAL_CHECKPOINT_PAGES = 8192
 ANALYZE_LIMIT = 1000  # rows sampled per index by ANALYZE: fast, and plenty for the planner
+_MEMO_SIZE = 1024  # entries of the per-engine SQL and plan-choice memos
+_WALK_TTL = 1.0  # seconds a walk-or-sort choice is reused ...
+_WALK_WRITES = 1000  # ... unless this engine wrote that many rows to the collection since
 
 
 class _WriteTransaction:
@@ -128,14 +131,53 @@ class _WriteTransaction:
                 conn.execute("ROLLBACK")
 
 
+class _Read:
+    """``with engine._read() as conn``: a plain class, as it wraps every read."""
+
+    __slots__ = ("engine", "conn")
+
+    def __init__(self, engine: SqliteEngine) -> None:
+        self.engine = engine
+        self.conn: sqlite3.Connection | None = None
+
+    def __enter__(self) -> sqlite3.Connection:
+        engine = self.engine
+        if engine._config.memory:
+            engine._lock.acquire()
+            try:
+                engine._check_open()
+            except BaseException:
+                engine._lock.release()
+                raise
+            self.conn = engine._writer
+        else:
+            self.conn = engine._take_reader()
+        return self.conn
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        engine = self.engine
+        try:
+            if isinstance(exc, sqlite3.Error):
+                raise engine._error(exc, "read") from exc
+        finally:
+            if engine._config.memory:
+                engine._lock.release()
+            else:
+                assert self.conn is not None
+                engine._give_back(self.conn)
+
+
 class _Page:
     """Collects one page from rows streamed in order, applying the exact search check."""
 
-    def __init__(self, check: Callable[[dict[str, Any]], bool], offset: int, limit: int | None) -> None:
+    def __init__(
+        self, check: Callable[[dict[str, Any]], bool], offset: int, limit: int | None, *, wire: bool = False
+    ) -> None:
         self.check = check
         self.skip = offset
         self.limit = limit
-        self.rows: list[Row] = []
+        self.wire = wire  # collect wire-form documents instead of (key, body, value) rows
+        self.rows: list[Any] = []
 
     @property
     def full(self) -> bool:
@@ -143,24 +185,40 @@ class _Page:
 
     def feed(self, cursor: sqlite3.Cursor, budget: int | None) -> bool:
         """Consume rows (at most ``budget``); a NULL document is a prefilter miss.
-        Returns whether the page is full."""
+        Returns whether the page is full.
+
+        Rows come in batches no larger than the matches still wanted (each row is
+        at most one match), so no row past the one that fills the page is read.
+        """
+        rows = self.rows
+        check = self.check
+        wire = self.wire
         read = 0
-        while not self.full and (budget is None or read < budget):
-            row = cursor.fetchone()
-            if row is None:
+        while True:
+            if self.limit is None:
+                want = 256
+            else:
+                want = self.limit - len(rows) + self.skip
+                if want <= 0:
+                    return True
+            if budget is not None:
+                want = min(want, budget - read)
+                if want <= 0:
+                    return self.full
+            batch = cursor.fetchmany(want)
+            read += len(batch)
+            for key, doc, value in batch:
+                if doc is None:
+                    continue
+                body = loads(doc)
+                if not check(body):
+                    continue
+                if self.skip:
+                    self.skip -= 1
+                    continue
+                rows.append({"sid": key_to_sid(key), **body} if wire else (key, body, value))
+            if len(batch) < want:
                 return True  # exhausted: the page holds every match there is
-            read += 1
-            key, doc, value = row
-            if doc is None:
-                continue
-            body = loads(doc)
-            if not self.check(body):
-                continue
-            if self.skip:
-                self.skip -= 1
-                continue
-            self.rows.append((key, body, value))
-        return self.full
 
 
 @dataclass(frozen=True)
@@ -202,6 +260,9 @@ class SqliteEngine(Engine):
         self._last_write = 0.0
         self._writer = self._connect(writer=True)
         self._analyzed: dict[str, int] = {}  # table size (max key) at the last ANALYZE
+        self._sql_memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._walk_memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._writes: dict[str, int] = {}  # rows written per collection by this engine
         self._indexer = search.BackgroundIndexer(
             self._background_tx, lambda: self._last_write, self._checkpoint, self._maintain
         )
@@ -283,23 +344,9 @@ class SqliteEngine(Engine):
         """The writer connection inside ``BEGIN IMMEDIATE``; commits on success."""
         return _WriteTransaction(self, foreground=foreground)
 
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        if self._config.memory:
-            with self._lock:
-                self._check_open()
-                try:
-                    yield self._writer
-                except sqlite3.Error as exc:
-                    raise self._error(exc, "read") from exc
-            return
-        conn = self._take_reader()
-        try:
-            yield conn
-        except sqlite3.Error as exc:
-            raise self._error(exc, "read") from exc
-        finally:
-            self._give_back(conn)
+    def _read(self) -> _Read:
+        """``with engine._read() as conn``: a read-only connection (the writer, locked, in memory)."""
+        return _Read(self)
 
     def _take_reader(self) -> sqlite3.Connection:
         with self._readers_lock:
@@ -343,6 +390,8 @@ class SqliteEngine(Engine):
             for name, layout in layouts.items():
                 self._apply(conn, layout, plans[name])
         self._statements = {name: _Statements.build(layout) for name, layout in layouts.items()}
+        self._sql_memo.clear()
+        self._walk_memo.clear()
         if self._config.indexer:
             self._indexer.start(list(layouts.values()))
 
@@ -485,6 +534,7 @@ class SqliteEngine(Engine):
 
     def _insert(self, layout: Layout, docs: list[EncodedDoc]) -> list[int]:
         st = self._statements[layout.name]
+        self._count_writes(layout, len(docs))
         keys: list[int] = []
         with self._write_tx() as conn:
             if len(docs) > 1 and all(enc.key is None for enc in docs):
@@ -511,7 +561,11 @@ class SqliteEngine(Engine):
                 keys.append(enc.key)
         return keys
 
+    def _count_writes(self, layout: Layout, rows: int) -> None:
+        self._writes[layout.name] = self._writes.get(layout.name, 0) + rows
+
     def _rewrite(self, conn: sqlite3.Connection, layout: Layout, key: int, old: dict[str, Any], new: EncodedDoc) -> None:
+        self._count_writes(layout, 1)
         changed = any(old.get(f) != v for f, v in zip(layout.search, new.search))
         reindex = changed and key <= search.watermark(conn, layout)
         if reindex:
@@ -541,6 +595,7 @@ class SqliteEngine(Engine):
         return new
 
     def _delete(self, layout: Layout, key: int) -> bool:
+        self._count_writes(layout, 1)
         with self._write_tx() as conn:
             if layout.search and key <= search.watermark(conn, layout):
                 search.unindex_row(conn, layout, key)
@@ -582,14 +637,43 @@ class SqliteEngine(Engine):
         sql = f"SELECT t.id, {doc}, {order_col} FROM {source}{where_sql(clauses)} ORDER BY {order_sql(_D, rq)}"
         return sql + limit_sql(_D, limit, rq.offset, params) if paged else sql
 
-    @functools.lru_cache(maxsize=512)  # noqa: B019 - bounded, and the engine lives as long as its users
     def _cached_sql(
         self, layout: Layout, rq: ResolvedQuery, limit: int | None, walk: bool
     ) -> tuple[str, tuple[Any, ...]]:
         # Only for queries without search or cursor: their SQL depends on nothing else.
+        # Keyed by the resolution's identity (the engine memoises resolutions, so a
+        # repeated query shape yields the same object): hashing a ResolvedQuery costs
+        # more than running a primary-key lookup.  The entry holds the object, so its
+        # id cannot be reused while the entry exists.
+        memo_key = (id(rq), limit, walk)
+        hit = self._sql_memo.get(memo_key)
+        if hit is not None and hit[0] is rq:
+            return hit[1], hit[2]
         params: list[Any] = []
         sql = self._plain_sql(layout, rq, limit, f"{quote(layout.table)} AS t", [], params, walk=walk)
+        if len(self._sql_memo) >= _MEMO_SIZE:
+            self._sql_memo.clear()
+        self._sql_memo[memo_key] = (rq, sql, tuple(params))
         return sql, tuple(params)
+
+    def _walk_decision(self, conn: sqlite3.Connection, layout: Layout, rq: ResolvedQuery, want: int) -> bool:
+        """:meth:`_should_walk`, remembered for a moment: a plan choice only, never a
+        result, so a slightly stale one costs time, not correctness.  Reused for at
+        most a second and as long as this engine wrote fewer than ``_WALK_WRITES``
+        rows to the collection since."""
+        if rq.order is None or not rq.conds:
+            return False
+        memo_key = (id(rq), want)
+        hit = self._walk_memo.get(memo_key)
+        writes = self._writes.get(layout.name, 0)
+        now = time.monotonic()
+        if hit is not None and hit[0] is rq and now - hit[2] < _WALK_TTL and writes - hit[3] < _WALK_WRITES:
+            return hit[1]
+        walk = self._should_walk(conn, layout, rq, want)
+        if len(self._walk_memo) >= _MEMO_SIZE:
+            self._walk_memo.clear()
+        self._walk_memo[memo_key] = (rq, walk, now, writes)
+        return walk
 
     @functools.lru_cache(maxsize=512)  # noqa: B019 - as above
     def _probe_sql(self, layout: Layout, rq: ResolvedQuery) -> tuple[str, tuple[Any, ...]]:
@@ -615,25 +699,48 @@ class SqliteEngine(Engine):
         found = conn.execute(sql, (*params, threshold)).fetchone()
         return int(found[0]) >= threshold
 
+    def _plain_rows(
+        self, conn: sqlite3.Connection, layout: Layout, rq: ResolvedQuery, limit: int | None
+    ) -> list[tuple[int, str, Any]]:
+        """(key, stored JSON, ordering value) rows of a query without search."""
+        walk = limit is not None and self._walk_decision(conn, layout, rq, rq.offset + limit)
+        if rq.after is None:
+            sql, cached = self._cached_sql(layout, rq, limit, walk)
+            return conn.execute(sql, cached).fetchall()
+        params: list[Any] = []
+        sql = self._plain_sql(layout, rq, limit, f"{quote(layout.table)} AS t", [], params, walk=walk)
+        return conn.execute(sql, params).fetchall()
+
+    def _find_docs(self, layout: Layout, rq: ResolvedQuery) -> list[dict[str, Any]]:
+        if rq.search is not None:
+            return self._search(layout, rq, rq.limit, wire=True)
+        # The common case, fused: one pass from stored text to wire-form documents.
+        with self._read() as conn:
+            rows = self._plain_rows(conn, layout, rq, rq.limit)
+        return [{"sid": key_to_sid(key), **loads(doc)} for key, doc, _ in rows]
+
     def _find(self, layout: Layout, rq: ResolvedQuery, limit: int | None) -> list[Row]:
+        if rq.search is not None:
+            return self._search(layout, rq, limit)
+        with self._read() as conn:
+            rows = self._plain_rows(conn, layout, rq, limit)
+        return [(key, loads(doc), value) for key, doc, value in rows]
+
+    def _search(self, layout: Layout, rq: ResolvedQuery, limit: int | None, *, wire: bool = False) -> list[Any]:
+        """Rows (or with ``wire`` wire-form documents) of a query with search."""
         table = f"{quote(layout.table)} AS t"
         params: list[Any] = []
+        needle = rq.search
+        assert needle is not None
         with self._read() as conn:
-            if rq.search is None:
-                walk = limit is not None and self._should_walk(conn, layout, rq, rq.offset + limit)
-                if rq.after is None:
-                    sql, cached = self._cached_sql(layout, rq, limit, walk)
-                    rows = conn.execute(sql, cached).fetchall()
-                else:
-                    sql = self._plain_sql(layout, rq, limit, table, [], params, walk=walk)
-                    rows = conn.execute(sql, params).fetchall()
-                return [(key, loads(doc), value) for key, doc, value in rows]
-            needle = rq.search
             if not search.prefilter_sound(needle):  # exact SQL, through the index when possible
                 source, clauses = search.exact_source(layout, needle, params)
                 sql = self._plain_sql(layout, rq, limit, source, clauses, params)
-                return [(key, loads(doc), value) for key, doc, value in conn.execute(sql, params).fetchall()]
-            page = _Page(search.matcher(layout, needle), rq.offset, limit)
+                rows = conn.execute(sql, params).fetchall()
+                if wire:
+                    return [{"sid": key_to_sid(key), **loads(doc)} for key, doc, _ in rows]
+                return [(key, loads(doc), value) for key, doc, value in rows]
+            page = _Page(search.matcher(layout, needle), rq.offset, limit, wire=wire)
             if limit is not None:
                 # Walk in order, the prefilter deciding in SQL which documents are worth decoding.
                 walk_params = [search.like_pattern(needle)]
@@ -649,7 +756,7 @@ class SqliteEngine(Engine):
                         return page.rows
                 finally:
                     cursor.close()  # ends the statement, and with it its read snapshot
-                page = _Page(search.matcher(layout, needle), rq.offset, limit)
+                page = _Page(search.matcher(layout, needle), rq.offset, limit, wire=wire)
             # Rare term (or no limit): fetch the index candidates and the unindexed tail.
             source = table if len(needle) < search.TRIGRAM else search.candidates_source(layout, needle, params)
             clauses = [search.prefilter_sql(params, needle)]
