@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
                       help=f"store URL, as for serve (default: $OSIS_STORE or {DEFAULT_STORE})")
     demo.add_argument("--days", type=int, default=30, help="UTC days of activity, ending today (default 30)")
     demo.add_argument("--seed", type=int, default=1, help="random seed: the same seed and day give the same data")
+    from osis.migrate import command as migrate
+
+    migrate.add_parser(sub, DEFAULT_STORE)
     return parser
 
 
@@ -72,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "demo-data":
         return _demo_data(args.store, args.days, args.seed)
+    if args.command == "migrate":
+        from osis.migrate import command as migrate
+
+        return migrate.run(args)
     return _fail(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first
 
 

@@ -359,6 +359,8 @@ class BackgroundIndexer:
                 if self._on_idle is not None and time.monotonic() - self._last_write() >= IDLE_AFTER:
                     self._on_idle()
             except Exception:  # keep serving: searches stay correct without the index
+                if self._stop.is_set():
+                    return  # the engine is closing and refused the work on purpose
                 log.exception("search indexing failed; will retry")
                 self._stop.wait(1.0)
 

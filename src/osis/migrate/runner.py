@@ -1,0 +1,146 @@
+"""One run of `osis migrate`: open both sides, migrate, verify, write the report.
+
+The order is what makes a run safe to repeat: the legacy file is checked and opened
+before anything touches the store; the quarantine and report files are opened before
+the first row moves (a bad path fails at once, not after an hour); the file is checked
+again at the end, and only a run that completed publishes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Literal, TextIO, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from osis.server import open_store
+from osis.store.url import SqliteConfig, parse_url
+
+from .legacy import LegacyError, LegacyFile
+from .quarantine import QuarantineFile
+from .report import Report, TableReport
+from .tables import RULES, Context
+from .verify import verify
+from .write import migrate
+
+Mode = Literal["migrate", "dry-run", "verify-only"]
+QUARANTINE_SUFFIX = ".quarantine.jsonl"
+
+
+def quarantine_path(legacy: Path, report: Path | None) -> Path:
+    """Next to the report (`migration.json` -> `migration.quarantine.jsonl`), else in the
+    current directory, named after the legacy file."""
+    if report is not None:
+        return report.with_name(report.stem + QUARANTINE_SUFFIX)
+    return Path.cwd() / (legacy.stem + QUARANTINE_SUFFIX)
+
+
+def run(
+    legacy_path: str | os.PathLike[str],
+    store_url: str,
+    *,
+    mode: Mode = "migrate",
+    report_path: str | os.PathLike[str] | None = None,
+    stream: TextIO | None = None,
+) -> Report:
+    """Run the migration; raises LegacyError, StoreError, MigrationError or OutputError."""
+    started = time.monotonic()
+    # Checked even for a dry run, which never connects: a typo should not wait for the real run.
+    config = parse_url(store_url)
+    with LegacyFile(legacy_path) as legacy:
+        if isinstance(config, SqliteConfig) and not config.memory and _same_file(Path(config.path), legacy.path):
+            raise LegacyError(f"the store {store_url} is the legacy file itself; give the store another file")
+        report = Report(
+            str(legacy.path),
+            None if mode == "dry-run" else _redact(store_url),
+            mode,
+            {rules.legacy: TableReport(rules.legacy, rules.collection) for rules in RULES},
+        )
+        report_file = _open("the report", _PendingFile, Path(report_path)) if report_path is not None else None
+        quarantine = None
+        try:
+            if mode != "verify-only":
+                where = quarantine_path(legacy.path, report_file.path if report_file else None)
+                quarantine = _open("the quarantine file", QuarantineFile, where)
+                report.quarantine_file = str(quarantine.path)
+            engine = None if mode == "dry-run" else open_store(store_url)
+            try:
+                context = Context.read(legacy)
+                if mode != "verify-only":
+                    migrate(legacy, engine, context, report, quarantine, stream)
+                if engine is not None:
+                    verify(legacy, engine, context, report, count_rows=mode == "verify-only", stream=stream)
+            finally:
+                if engine is not None:
+                    engine.close()
+            legacy.check_unchanged()
+            report.seconds = time.monotonic() - started
+            if quarantine is not None:
+                quarantine.commit()
+            if report_file is not None:
+                report_file.commit(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
+        except BaseException:
+            if quarantine is not None:
+                quarantine.discard()
+            if report_file is not None:
+                report_file.discard()
+            raise
+    return report
+
+
+class OutputError(Exception):
+    """The report or quarantine file cannot be written; one line for the operator."""
+
+
+_F = TypeVar("_F")
+
+
+def _open(what: str, opener: Callable[[Path], _F], path: Path) -> _F:
+    try:
+        return opener(path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {what} {path}: {exc.strerror or exc}") from exc
+
+
+class _PendingFile:
+    """A file written at the end under its name, opened at the start under a temporary one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._partial = path.with_name(path.name + ".partial")
+        self._handle: IO[str] | None = self._partial.open("w", encoding="utf-8")
+
+    def commit(self, text: str) -> None:
+        assert self._handle is not None
+        self._handle.write(text)
+        self._handle.close()
+        self._handle = None
+        os.replace(self._partial, self.path)
+
+    def discard(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+            self._partial.unlink(missing_ok=True)
+
+
+def _same_file(store: Path, legacy: Path) -> bool:
+    try:
+        return store.exists() and store.samefile(legacy)
+    except OSError:
+        return False
+
+
+def _redact(url: str) -> str:
+    """The URL without its password: reports get pasted into tickets."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", "@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+__all__ = ["Mode", "OutputError", "quarantine_path", "run"]
