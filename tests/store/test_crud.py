@@ -14,6 +14,7 @@ from osis.store import (
     IndexedField,
     InvalidDocument,
     InvalidQuery,
+    Query,
     StoreClosed,
     UnknownCollection,
     is_sid,
@@ -199,3 +200,20 @@ def test_collections_are_independent(make_engine: Callable[..., Engine]) -> None
     assert engine.insert("other_thing", {"tool_name": 3})["sid"] == "0001"
     assert engine.list_sids("other_thing") == ["0001"] and engine.list_sids("audit") == ["0001"]
     assert set(engine.collections) == {"audit", "other_thing"}
+
+
+def test_insert_many_with_explicit_sids_is_all_or_nothing_and_searchable(audit_engine: Engine) -> None:
+    # The all-explicit batch (what a migration writes) takes a faster path; it must
+    # keep the same guarantees as the mixed one.
+    first = audit_engine.insert_many("audit", [{**DOC, "sid": "a000"}, {**DOC, "sid": "a002"}])
+    assert first == ["a000", "a002"]
+    with pytest.raises(DuplicateSid, match="a002"):
+        audit_engine.insert_many("audit", [{**DOC, "sid": "a001"}, {**DOC, "sid": "a002"}, {**DOC, "sid": "a003"}])
+    assert audit_engine.list_sids("audit") == ["a000", "a002"]
+    # Rows below the search watermark are indexed at once: a search finds them.
+    audit_engine.insert_many("audit", [{**DOC, "sid": f"z{i:03d}", "arguments": f"needle-{i}"} for i in range(3)])
+    if hasattr(audit_engine, "index_search"):
+        audit_engine.index_search()
+    audit_engine.insert_many("audit", [{**DOC, "sid": "0009", "arguments": "late-needle"}, {**DOC, "sid": "000a"}])
+    assert [d["sid"] for d in audit_engine.find("audit", Query(search="late-needle"))] == ["0009"]
+    assert sorted(d["sid"] for d in audit_engine.find("audit", Query(search="needle-"))) == ["z000", "z001", "z002"]

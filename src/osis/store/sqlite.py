@@ -543,6 +543,8 @@ class SqliteEngine(Engine):
                 conn.executemany(st.insert_auto, [(*enc.columns, enc.text) for enc in docs])
                 last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
                 return list(range(last - len(docs) + 1, last + 1))
+            if len(docs) > 1 and all(enc.key is not None for enc in docs):
+                return self._insert_keyed(conn, layout, docs)
             mark: int | None = None
             for enc in docs:
                 if enc.key is None:
@@ -559,6 +561,28 @@ class SqliteEngine(Engine):
                     if enc.key <= mark:  # below the watermark the index must be exact now
                         search.index_row(conn, layout, enc.key)
                 keys.append(enc.key)
+        return keys
+
+    def _insert_keyed(self, conn: sqlite3.Connection, layout: Layout, docs: list[EncodedDoc]) -> list[int]:
+        """A batch with explicit sids (a migration) in one executemany instead of a
+        statement per row: first one lookup for sids already taken, so the error can
+        name one, then the insert; the write lock is held throughout."""
+        keys = [enc.key for enc in docs if enc.key is not None]
+        table = quote(layout.table)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            taken = conn.execute(
+                f"SELECT id FROM {table} WHERE id IN ({', '.join('?' * len(chunk))}) LIMIT 1", chunk
+            ).fetchone()
+            if taken is not None:
+                raise DuplicateSid(f"{layout.name}: sid {key_to_sid(int(taken[0]))} already exists")
+        st = self._statements[layout.name]
+        conn.executemany(st.insert_key, [(enc.key, *enc.columns, enc.text) for enc in docs])
+        if layout.search:
+            mark = search.watermark(conn, layout)
+            for key in keys:
+                if key <= mark:  # below the watermark the index must be exact now
+                    search.index_row(conn, layout, key)
         return keys
 
     def _count_writes(self, layout: Layout, rows: int) -> None:
