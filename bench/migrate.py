@@ -28,26 +28,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from osis.migrate.legacy import LEGACY_SCHEMA  # noqa: E402
 from osis.migrate.runner import run  # noqa: E402
 
 FULL = {"audit_log": 1_000_000, "usage_log": 200_000, "memories": 10_000, "conversations": 5_000, "messages": 50_000}
 TARGET = 40_000
 
-SCHEMA = """
-CREATE TABLE conversations(id TEXT PRIMARY KEY, title TEXT, context TEXT, user_sid TEXT, created_at TEXT,
-                           updated_at TEXT);
-CREATE TABLE messages(id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id TEXT, role TEXT, content TEXT,
-                      timestamp TEXT, model TEXT, tool_name TEXT);
-CREATE TABLE audit_log(id INTEGER PRIMARY KEY AUTOINCREMENT, tool_name TEXT NOT NULL, arguments TEXT,
-                       result_preview TEXT, success INTEGER NOT NULL DEFAULT 1, duration_ms INTEGER,
-                       user_sid TEXT, created_at TEXT NOT NULL DEFAULT (datetime('now')));
-CREATE TABLE usage_log(id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, prompt_tokens INTEGER,
-                       completion_tokens INTEGER, total_tokens INTEGER, user_sid TEXT,
-                       created_at TEXT NOT NULL DEFAULT (datetime('now')));
-CREATE TABLE memories(id INTEGER PRIMARY KEY AUTOINCREMENT, user_sid TEXT NOT NULL, category TEXT NOT NULL,
-                      key TEXT NOT NULL, value TEXT NOT NULL, source TEXT, confidence REAL DEFAULT 1.0,
-                      access_count INTEGER DEFAULT 0, created_at TEXT, updated_at TEXT, UNIQUE(user_sid, key));
-"""
+SCHEMA = LEGACY_SCHEMA
 TOOLS = ["web_search", "read_file", "write_file", "run_shell", "send_mail", "calendar", "fetch_url", "memory_recall"]
 MODELS = ["gpt-4o-mini", "gpt-4o", "claude-sonnet", "llama-3-70b", "mistral-large", "o3-mini"]
 USERS = [f"user{i:02d}" for i in range(20)]

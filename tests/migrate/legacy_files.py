@@ -15,21 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CURRENT_SCHEMA = """
-CREATE TABLE conversations(id TEXT PRIMARY KEY, title TEXT, context TEXT, user_sid TEXT, created_at TEXT,
-                           updated_at TEXT);
-CREATE TABLE messages(id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id TEXT, role TEXT, content TEXT,
-                      timestamp TEXT, model TEXT, tool_name TEXT);
-CREATE TABLE audit_log(id INTEGER PRIMARY KEY AUTOINCREMENT, tool_name TEXT NOT NULL, arguments TEXT,
-                       result_preview TEXT, success INTEGER NOT NULL DEFAULT 1, duration_ms INTEGER,
-                       user_sid TEXT, created_at TEXT NOT NULL DEFAULT (datetime('now')));
-CREATE TABLE usage_log(id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, prompt_tokens INTEGER,
-                       completion_tokens INTEGER, total_tokens INTEGER, user_sid TEXT,
-                       created_at TEXT NOT NULL DEFAULT (datetime('now')));
-CREATE TABLE memories(id INTEGER PRIMARY KEY AUTOINCREMENT, user_sid TEXT NOT NULL, category TEXT NOT NULL,
-                      key TEXT NOT NULL, value TEXT NOT NULL, source TEXT, confidence REAL DEFAULT 1.0,
-                      access_count INTEGER DEFAULT 0, created_at TEXT, updated_at TEXT, UNIQUE(user_sid, key));
-"""
+from osis.migrate.legacy import LEGACY_SCHEMA
+
+CURRENT_SCHEMA = LEGACY_SCHEMA
 
 OLD_SCHEMA = """
 CREATE TABLE audit_log(id INTEGER, tool_name TEXT, arguments TEXT, result_preview TEXT, success INTEGER,
