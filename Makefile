@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STORE ?= $(or $(OSIS_STORE),sqlite:///var/osis.db)
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run demo test codegen check lint typecheck fuzz bench-codegen bench clean
+.PHONY: run demo test codegen check typecheck fuzz bench bench-codegen bench-rpc bench-store bench-migrate clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,13 +33,25 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict generated src/oschema_gen
+	$(BIN)/mypy --strict generated src/oschema_gen src/osis
 
 fuzz: $(STAMP)
 	OSCHEMA_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest -q tests/compiler/test_fuzz.py
 
+# Benchmarks print their figures against a baseline measured in the same run (bench/README.md).
+bench: bench-codegen bench-rpc bench-store bench-migrate
+
 bench-codegen: $(STAMP)
 	$(BIN)/python bench/codegen.py
+
+bench-rpc: $(STAMP)
+	$(BIN)/python bench/rpc.py
+
+bench-store: $(STAMP)
+	$(BIN)/python bench/store.py
+
+bench-migrate: $(STAMP)
+	$(BIN)/python bench/migrate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis

@@ -125,4 +125,4 @@ def crud_service(base: type[S], binding: DomainBinding) -> type[S]:
         for verb, fn in _verbs(root).items():
             fn.__name__ = fn.__qualname__ = f"{root.snake}_{verb}"
             namespace[fn.__name__] = fn
-    return type(f"Store{base.__name__}", (StoreBacked, base), namespace)  # type: ignore[return-value]
+    return type(f"Store{base.__name__}", (StoreBacked, base), namespace)

@@ -692,7 +692,7 @@ class SqliteEngine(Engine):
         writes = self._writes.get(layout.name, 0)
         now = time.monotonic()
         if hit is not None and hit[0] is rq and now - hit[2] < _WALK_TTL and writes - hit[3] < _WALK_WRITES:
-            return hit[1]
+            return bool(hit[1])
         walk = self._should_walk(conn, layout, rq, want)
         if len(self._walk_memo) >= _MEMO_SIZE:
             self._walk_memo.clear()
