@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from osis_ai.client import AiClient, AsyncAiClient
 from osis.rest import create_rest_app
 from tests.conftest import ROOT
 from tests.rest.browser import Browser, find_chromium
+from tests.servers import Server, free_port, start_server
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -45,46 +45,11 @@ def chromium() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _serve(store: str, *where: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "osis", "serve", "--store", store, *where, "--log-format", "text"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def _wait_healthy(proc: subprocess.Popen[bytes], client: httpx.Client) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            raise RuntimeError(f"osis serve exited with {proc.returncode}: {err[-3000:]}")
-        try:
-            if client.get("/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError("osis serve did not become healthy")
-        time.sleep(0.1)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stderr:
-        proc.stderr.close()
+def _serve(store: str, log: Path, *, port: int | None = None, socket_path: str | None = None) -> Server:
+    where = ["--listen", f"127.0.0.1:{port}"] if port is not None else ["--socket", str(socket_path)]
+    argv = [sys.executable, "-m", "osis", "serve", "--store", store, *where, "--log-format", "text"]
+    url = f"http://127.0.0.1:{port}" if port is not None else None
+    return start_server(argv, log, url=url, socket_path=socket_path)
 
 
 @pytest.fixture(scope="module")
@@ -96,15 +61,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(store: str) -> Iterator[str]:
-    base = f"http://127.0.0.1:{_free_port()}"
-    proc = _serve(store, "--listen", base.removeprefix("http://"))
+def server(store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    srv = _serve(store, tmp_path_factory.mktemp("serve") / "serve.log", port=free_port())
     try:
-        with httpx.Client(base_url=base) as client:
-            _wait_healthy(proc, client)
-        yield base
+        yield str(srv.url)
     finally:
-        _stop(proc)
+        srv.stop()
 
 
 TILES = """Object.fromEntries([...document.querySelectorAll('[data-stat]')].map(t =>
@@ -222,14 +184,12 @@ def test_rest_in_front_of_osis_elsewhere(server: str, store: str, tmp_path: Path
         assert http.get("/api/memories/zzzz").status_code == 404
 
     path = str(tmp_path / "osis.sock")
-    proc = _serve(store, "--socket", path)
+    srv = _serve(store, tmp_path / "serve.log", socket_path=path)
     try:
-        with httpx.Client(transport=httpx.HTTPTransport(uds=path), base_url="http://osis") as client:
-            _wait_healthy(proc, client)
         with TestClient(create_rest_app(lambda: AsyncAiClient(socket=path))) as http:
             assert http.get("/api/stats").json() == expected
     finally:
-        _stop(proc)
+        srv.stop()
 
     # OSIS gone: the REST app answers 503, not a 500.
     with TestClient(create_rest_app(lambda: AsyncAiClient(socket=path))) as http:

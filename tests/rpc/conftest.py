@@ -14,7 +14,8 @@ import pytest
 
 from osis.rpc import AsyncInProcessTransport, Dispatcher, InProcessTransport, SyncClient
 from tests.rpc import rpc_testsvc as svc
-from tests.rpc.servers import Server, free_port, start_server
+from tests.rpc.servers import start_testsvc
+from tests.servers import Server, free_port
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def sync_client(inprocess: InProcessTransport) -> Iterator[SyncClient]:
 
 @pytest.fixture(scope="session")
 def tcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_server(tmp_path_factory.mktemp("tcp") / "server.log", port=free_port())
+    server = start_testsvc(tmp_path_factory.mktemp("tcp") / "server.log", port=free_port())
     yield server
     server.stop()
 
@@ -56,7 +57,7 @@ def tcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def unix_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp("unix")
-    server = start_server(directory / "server.log", socket_path=str(directory / "notes.sock"))
+    server = start_testsvc(directory / "server.log", socket_path=str(directory / "notes.sock"))
     yield server
     server.stop()
 

@@ -30,7 +30,7 @@ from osis.rpc import (
     ValidationFailed,
 )
 from tests.rpc import rpc_testsvc as svc
-from tests.rpc.servers import Server
+from tests.servers import Server
 
 ADD = TypeAdapter(svc.AddOutput)
 

@@ -16,7 +16,8 @@ from pydantic import TypeAdapter
 from osis.rpc import SyncClient
 from osis.rpc.app import ServeError, create_app, serve
 from tests.rpc import rpc_testsvc as svc
-from tests.rpc.servers import Server, start_server
+from tests.rpc.servers import start_testsvc
+from tests.servers import Server
 
 
 def app() -> Any:
@@ -62,7 +63,7 @@ def test_stale_socket_is_replaced_and_removed_on_shutdown(tmp_path: Path) -> Non
     leftover.close()
     assert os.path.exists(path)
 
-    server = start_server(tmp_path / "server.log", socket_path=path)
+    server = start_testsvc(tmp_path / "server.log", socket_path=path)
     try:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         with SyncClient(socket=path) as client:
@@ -75,7 +76,7 @@ def test_stale_socket_is_replaced_and_removed_on_shutdown(tmp_path: Path) -> Non
 
 def test_graceful_shutdown_finishes_in_flight_calls(tmp_path: Path) -> None:
     path = str(tmp_path / "graceful.sock")
-    server = start_server(tmp_path / "server.log", socket_path=path)
+    server = start_testsvc(tmp_path / "server.log", socket_path=path)
     outcome: list[Any] = []
     started = threading.Event()
 

@@ -22,7 +22,7 @@ from osis.rpc import (
     SyncClient,
     TransportError,
 )
-from tests.rpc.servers import free_port
+from tests.servers import free_port
 
 Script = Callable[[socket.socket, int], None]
 

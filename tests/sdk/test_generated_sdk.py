@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
-import socket
 import stat
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -28,6 +26,7 @@ from osis.rpc.errors import InvalidParams, MethodNotFound, NotFound, NotImplemen
 from osis.rpc.transport import AsyncInProcessTransport, InProcessTransport
 from tests.conftest import FIXTURES
 from tests.sdk.memory_impl import make_service
+from tests.servers import free_port, start_server
 
 HERE = Path(__file__).resolve().parent
 
@@ -51,66 +50,24 @@ def kitchen(kitchen_out: Path) -> ModuleType:
     return package
 
 
-def _wait_ready(check: Any, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {log.read_text()}")
-        try:
-            if check():
-                return
-        except (httpx.HTTPError, OSError):
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"server did not start: {log.read_text()}")
-
-
-def _start(kitchen_out: Path, tmp: Path, *args: str) -> subprocess.Popen[bytes]:
-    log = tmp / "server.log"
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "kitchen_server.py"), str(kitchen_out), *args],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    return proc
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture(scope="module")
 def tcp_url(kitchen_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("tcp")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = _start(kitchen_out, tmp, "--port", str(port))
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    _wait_ready(lambda: httpx.get(f"{url}/health", timeout=1).status_code == 200, proc, tmp / "server.log")
+    argv = [sys.executable, str(HERE / "kitchen_server.py"), str(kitchen_out), "--port", str(port)]
+    server = start_server(argv, tmp_path_factory.mktemp("tcp") / "server.log", url=url)
     yield url
-    _stop(proc)
+    server.stop()
 
 
 @pytest.fixture(scope="module")
 def socket_path(kitchen_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("uds")
     path = str(tmp / "osis.sock")
-    proc = _start(kitchen_out, tmp, "--socket", path)
-
-    def ready() -> bool:
-        transport = httpx.HTTPTransport(uds=path)
-        with httpx.Client(transport=transport, base_url="http://osis") as c:
-            return c.get("/health", timeout=1).status_code == 200
-
-    _wait_ready(ready, proc, tmp / "server.log")
+    argv = [sys.executable, str(HERE / "kitchen_server.py"), str(kitchen_out), "--socket", path]
+    server = start_server(argv, tmp / "server.log", socket_path=path)
     yield path
-    _stop(proc)
+    server.stop()
 
 
 def _client(kitchen: ModuleType, how: str, request: pytest.FixtureRequest) -> Any:

@@ -7,7 +7,6 @@ The meta-schema is the npm package `@open-rpc/meta-schema` (pinned), fetched onc
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tarfile

@@ -19,48 +19,22 @@ from osis_ai import models as m
 from osis_ai.client import AiClient
 
 from osis.rpc.errors import InvalidParams, TransportError
+from tests.servers import Server, free_port, start_server
 from tests.store.conftest import engine_kind, store_url  # noqa: F401 - the engine fixtures, shared
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Server:
-    def __init__(self, store: str, tmp: Path, *extra: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp / f"serve-{self.port}.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "osis", "serve", "--store", store, "--listen", f"127.0.0.1:{self.port}", *extra],
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"osis serve exited {self.proc.returncode}: {self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise AssertionError(f"osis serve did not start: {self.log.read_text()}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        self.proc.send_signal(sig)
-        return self.proc.wait(30)
+def serve(store: str, tmp: Path, *extra: str) -> Server:
+    """`osis serve` on a free port of 127.0.0.1, healthy."""
+    port = free_port()
+    argv = [sys.executable, "-m", "osis", "serve", "--store", store, "--listen", f"127.0.0.1:{port}", *extra]
+    return start_server(argv, tmp / f"serve-{port}.log", url=f"http://127.0.0.1:{port}")
 
 
 @pytest.fixture
 def server(store_url: str, tmp_path: Path) -> Iterator[Server]:
-    srv = Server(store_url, tmp_path)
+    srv = serve(store_url, tmp_path)
     yield srv
-    if srv.proc.poll() is None:
-        srv.stop()
+    srv.stop()
 
 
 def _entry(i: int) -> m.AgentAuditEntry:
@@ -69,7 +43,7 @@ def _entry(i: int) -> m.AgentAuditEntry:
 
 
 def test_serves_every_verb_through_the_generated_client(server: Server) -> None:
-    with AiClient(server.url) as client:
+    with AiClient(str(server.url)) as client:
         made = client.agent_audit_entry.new(_entry(1))
         assert client.agent_audit_entry.get(made.sid) == made
         assert client.audit_search(m.AuditSearchInput(q='"i": 1')).total == 1
@@ -87,11 +61,11 @@ def test_sigkill_during_ingest_loses_no_acknowledged_write(tmp_path: Path) -> No
     store = f"sqlite:///{tmp_path}/osis.db"
     acknowledged: list[str] = []
     for round_ in range(3):
-        srv = Server(store, tmp_path)
+        srv = serve(store, tmp_path)
         stop = threading.Event()
 
         def ingest() -> None:
-            with AiClient(srv.url, timeout=5) as client:
+            with AiClient(str(srv.url), timeout=5) as client:
                 i = 0
                 while not stop.is_set():
                     try:
@@ -106,9 +80,9 @@ def test_sigkill_during_ingest_loses_no_acknowledged_write(tmp_path: Path) -> No
         srv.stop(signal.SIGKILL)
         stop.set()
         writer.join(10)
-    srv = Server(store, tmp_path)
+    srv = serve(store, tmp_path)
     try:
-        with AiClient(srv.url) as client:
+        with AiClient(str(srv.url)) as client:
             stored = set(client.agent_audit_entry.list())
         assert acknowledged, "the writer never got a write acknowledged"
         assert set(acknowledged) <= stored
@@ -117,11 +91,11 @@ def test_sigkill_during_ingest_loses_no_acknowledged_write(tmp_path: Path) -> No
 
 
 def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
-    srv = Server(f"sqlite:///{tmp_path}/osis.db", tmp_path)
+    srv = serve(f"sqlite:///{tmp_path}/osis.db", tmp_path)
     results: list[int] = []
 
     def batch_write() -> None:
-        with AiClient(srv.url, timeout=30) as client:
+        with AiClient(str(srv.url), timeout=30) as client:
             batch = client.batch()
             pending = [batch.add("agent_audit_entry.new", {"obj": _entry(i)}, client.agent_audit_entry._one)
                        for i in range(1000)]
@@ -135,9 +109,9 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
     writer.join(30)
     # The in-flight request completed and was answered before the server exited.
     assert results == [1000]
-    srv2 = Server(f"sqlite:///{tmp_path}/osis.db", tmp_path)
+    srv2 = serve(f"sqlite:///{tmp_path}/osis.db", tmp_path)
     try:
-        with AiClient(srv2.url) as client:
+        with AiClient(str(srv2.url)) as client:
             assert len(client.agent_audit_entry.list()) == 1000
     finally:
         srv2.stop()
@@ -174,16 +148,12 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_unix_socket_serving(tmp_path: Path) -> None:
-    path = tmp_path / "osis.sock"
-    proc = subprocess.Popen([sys.executable, "-m", "osis", "serve", "--store", f"sqlite:///{tmp_path}/osis.db",
-                             "--socket", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path = str(tmp_path / "osis.sock")
+    argv = [sys.executable, "-m", "osis", "serve", "--store", f"sqlite:///{tmp_path}/osis.db", "--socket", path]
+    srv = start_server(argv, tmp_path / "serve.log", socket_path=path)
     try:
-        deadline = time.monotonic() + 30
-        while not path.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
         assert oct(os.stat(path).st_mode & 0o777) == "0o600"
-        with AiClient(socket=str(path)) as client:
+        with AiClient(socket=path) as client:
             assert client.agent_memory.list() == []
     finally:
-        proc.terminate()
-        proc.wait(30)
+        srv.stop()
