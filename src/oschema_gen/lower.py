@@ -13,12 +13,12 @@ import re
 from . import naming
 from .diagnostics import DiagnosticBag
 from .filters import filter_struct
+from .rpc import CRUD_VERBS
 from .ir import SCALAR_SYNONYMS, SCALARS, Annotation, Domain, Enum, EnumValue, Field, Method, Service, Struct, TypeRef
 from .syntax import EnumSyntax, FieldSyntax, FileSyntax, ServiceSyntax, Span, StructSyntax, TypeExpr
 from .source import Location
 
 KNOWN_ANNOTATIONS = ("index", "search", "owner")
-CRUD_VERBS = ("new", "get", "set", "delete", "list", "list_full", "exists", "find")
 # Attributes every generated client has (from osis.rpc.client), which CRUD accessors and
 # service methods must not shadow.
 CLIENT_RESERVED = frozenset({"close", "batch", "transport"})

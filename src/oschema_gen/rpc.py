@@ -12,6 +12,8 @@ from typing import Any
 
 from .ir import Domain, Method, Struct
 
+# The CRUD surface of every root object, in the order the methods are emitted.
+CRUD_VERBS = ("new", "get", "set", "delete", "list", "list_full", "exists", "find")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 

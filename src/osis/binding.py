@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from functools import lru_cache
 from dataclasses import dataclass
 from importlib.resources import files
 from types import ModuleType
@@ -57,8 +58,9 @@ def _kind(prop: dict[str, Any], defs: dict[str, Any]) -> FieldKind | None:
     return kinds.get(prop.get("type", ""))
 
 
+@lru_cache(maxsize=None)
 def bind_package(package: str | ModuleType) -> DomainBinding:
-    """Read a generated package (`osis_ai`) into a binding."""
+    """Read a generated package (`osis_ai`) into a binding, once per process."""
     module = importlib.import_module(package) if isinstance(package, str) else package
     name = module.__name__
     models = importlib.import_module(f"{name}.models")

@@ -16,11 +16,12 @@ from osis_ai.server import AiService
 
 from osis.binding import DomainBinding, bind_package
 from osis.rpc.errors import InvalidParams, NotFound
+from osis.scalars import format_otime
 from osis.service.crud import crud_service
 from osis.store.engine import Engine
 from osis.store.query import Aggregation, Cond, Day, Metric, Query
 
-from .window import day_start, iso, utc_now, window_days
+from .window import day_start, utc_now, window_days
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -64,30 +65,31 @@ def _eq(**values: Any) -> list[Cond]:
 def _since(days: int | None) -> list[Cond]:
     if days is None:
         return []
-    return [Cond("created_at", "gte", iso(day_start(window_days(days)[0])))]
+    return [Cond("created_at", "gte", format_otime(day_start(window_days(days)[0])))]
 
 
 def _int(row: dict[str, Any], key: str) -> int:
     return int(row.get(key) or 0)
 
 
-_Base: type[AiService] = crud_service(AiService, bind_package("osis_ai"))
+AI_BINDING = bind_package("osis_ai")
+_Base: type[AiService] = crud_service(AiService, AI_BINDING)
 
 
 class AiStoreService(_Base):  # type: ignore[misc, valid-type]
     """Serves the whole ai API from one store engine."""
 
     def __init__(self, engine: Engine, binding: DomainBinding | None = None) -> None:
-        super().__init__(engine, binding or bind_package("osis_ai"))
+        super().__init__(engine, binding or AI_BINDING)
 
     # -- audit ---------------------------------------------------------------------------
     async def audit_search(self, input: m.AuditSearchInput) -> m.AuditSearchOutput:
         limit, offset = _page(input.limit, input.offset)
         filters = _eq(tool_name=input.tool_name, user_sid=input.user_sid, success=input.success)
         if input.since is not None:
-            filters.append(Cond("created_at", "gte", iso(input.since)))
+            filters.append(Cond("created_at", "gte", format_otime(input.since)))
         if input.until is not None:
-            filters.append(Cond("created_at", "lt", iso(input.until)))
+            filters.append(Cond("created_at", "lt", format_otime(input.until)))
         query = Query(filters=filters, search=input.q or None, order_by="created_at", descending=True,
                       limit=limit, offset=offset)
 
@@ -156,7 +158,7 @@ class AiStoreService(_Base):  # type: ignore[misc, valid-type]
         return m.MemorySearchOutput(items=[m.AgentMemory.model_validate(d) for d in docs], total=total)
 
     async def memory_touch(self, input: m.MemoryTouchInput) -> m.AgentMemory:
-        now = iso(utc_now())
+        now = format_otime(utc_now())
         doc = await self.run(self.engine.increment, MEMORY, input.sid, "access_count", 1,
                              set_fields={"updated_at": now})
         if doc is None:
@@ -167,7 +169,7 @@ class AiStoreService(_Base):  # type: ignore[misc, valid-type]
     async def stats(self, input: m.StatsInput) -> m.StatsOutput:
         days = _days(input.days, None)
         scope = _eq(user_sid=input.user_sid) + _since(days)
-        today = [Cond("created_at", "gte", iso(day_start(window_days(1)[0])))]
+        today = [Cond("created_at", "gte", format_otime(day_start(window_days(1)[0])))]
         day = Day("created_at")
         count, duration = Metric("count", None, "count"), Metric("avg", "duration_ms", "avg_duration_ms")
         tokens = Metric("sum", "total_tokens", "total_tokens")

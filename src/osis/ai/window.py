@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from osis.scalars import format_otime
-
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
@@ -19,8 +17,3 @@ def window_days(days: int, now: datetime | None = None) -> list[date]:
     """The `days` UTC calendar days ending today, oldest first."""
     today = (now or utc_now()).astimezone(timezone.utc).date()
     return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
-
-
-def iso(moment: datetime) -> str:
-    """The wire form of a timestamp (the same function the generated models serialise with)."""
-    return format_otime(moment)

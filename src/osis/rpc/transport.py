@@ -156,6 +156,15 @@ def _jsonable(method: str, params: Params) -> dict[str, Any] | list[Any] | None:
 class _ProtocolError(Exception):
     """The peer did not speak the HTTP/JSON-RPC we expect."""
 
+def _exchange_failed(exc: BaseException, target: str, timeout: float) -> TransportError:
+    """The TransportError for an exchange that failed after the request was (maybe) sent."""
+    if isinstance(exc, TimeoutError):
+        return TransportError(f"no response within {timeout} s", target=target, cause=exc)
+    if isinstance(exc, _ProtocolError):
+        return TransportError("invalid HTTP response", target=target, cause=exc)
+    return TransportError("connection failed", target=target, cause=exc)
+
+
 
 class _EarlyEof(Exception):
     """The connection closed before any byte of the response arrived."""
@@ -594,17 +603,9 @@ class HttpTransport:
                     continue
                 cause = exc if isinstance(exc, OSError) else None
                 raise TransportError("connection closed by the server", target=target, cause=cause) from None
-            except TimeoutError as exc:
+            except (TimeoutError, _ProtocolError, OSError) as exc:
                 conn.close()
-                raise TransportError(
-                    f"no response within {self._timeout} s", target=target, cause=exc
-                ) from None
-            except _ProtocolError as exc:
-                conn.close()
-                raise TransportError("invalid HTTP response", target=target, cause=exc) from None
-            except OSError as exc:
-                conn.close()
-                raise TransportError("connection failed", target=target, cause=exc) from None
+                raise _exchange_failed(exc, target, self._timeout) from None
             except BaseException:
                 # KeyboardInterrupt mid-exchange: the connection state is unknown.
                 conn.close()
@@ -830,17 +831,9 @@ class AsyncHttpTransport:
                     continue
                 cause = exc if isinstance(exc, OSError) else None
                 raise TransportError("connection closed by the server", target=target, cause=cause) from None
-            except TimeoutError as exc:
+            except (TimeoutError, _ProtocolError, OSError) as exc:
                 conn.close()
-                raise TransportError(
-                    f"no response within {self._timeout} s", target=target, cause=exc
-                ) from None
-            except _ProtocolError as exc:
-                conn.close()
-                raise TransportError("invalid HTTP response", target=target, cause=exc) from None
-            except OSError as exc:
-                conn.close()
-                raise TransportError("connection failed", target=target, cause=exc) from None
+                raise _exchange_failed(exc, target, self._timeout) from None
             except BaseException:
                 # Cancellation mid-exchange leaves the connection unusable.
                 conn.close()
