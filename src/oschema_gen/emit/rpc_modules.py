@@ -7,7 +7,7 @@ table and the OpenRPC document cannot disagree about a method's name or paramete
 from __future__ import annotations
 
 from ..ir import Domain
-from ..rpc import RpcMethod, params_class, rpc_methods
+from ..rpc import RpcMethod, rpc_methods
 from . import header
 from .render import format_python, render
 
@@ -32,8 +32,8 @@ def _context(domain: Domain) -> dict[str, object]:
         "service_methods": service_methods,
         "needs_field": any(p.py_name != p.name for m in service_methods for p in m.params),
         "model_imports": _model_imports(domain, methods),
-        "params_classes": [(params_class(m), m) for m in domain.methods if m.input is not None],
-        "rpc_params": {m.name: rpc for m, rpc in zip(domain.methods, service_methods)},
+        # Service methods with an input get a generated params model, named by params_model.
+        "params_methods": [m for m in service_methods if m.params],
     }
 
 
