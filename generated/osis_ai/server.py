@@ -20,7 +20,16 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from osis.rpc.dispatch import Dispatcher, Route
 from osis.rpc.errors import NotImplementedRpc
-from osis.rpc.params import FindParams, ListFullParams, NoParams, ObjParams, SidParams
+from osis.rpc.params import (
+    CountParams,
+    FindPageParams,
+    FindParams,
+    ListFullParams,
+    NoParams,
+    ObjParams,
+    Page,
+    SidParams,
+)
 
 from .models import (
     AgentAuditEntry,
@@ -128,6 +137,21 @@ class AiService:
         """AgentAuditEntry objects matching a filter on indexed fields, ordered and paged."""
         raise NotImplementedRpc("agent_audit_entry.find is not implemented by this server")
 
+    async def agent_audit_entry_find_page(
+        self,
+        filter: AgentAuditEntryFilter | None,
+        order_by: str | None,
+        descending: bool,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[AgentAuditEntry]:
+        """One page of AgentAuditEntry objects matching a filter, with the cursor of the next page."""
+        raise NotImplementedRpc("agent_audit_entry.find_page is not implemented by this server")
+
+    async def agent_audit_entry_count(self, filter: AgentAuditEntryFilter | None) -> int:
+        """How many AgentAuditEntry objects match a filter."""
+        raise NotImplementedRpc("agent_audit_entry.count is not implemented by this server")
+
     async def agent_usage_entry_new(self, obj: AgentUsageEntry) -> AgentUsageEntry:
         """Store a new AgentUsageEntry; the store assigns its sid."""
         raise NotImplementedRpc("agent_usage_entry.new is not implemented by this server")
@@ -166,6 +190,21 @@ class AiService:
     ) -> list[AgentUsageEntry]:
         """AgentUsageEntry objects matching a filter on indexed fields, ordered and paged."""
         raise NotImplementedRpc("agent_usage_entry.find is not implemented by this server")
+
+    async def agent_usage_entry_find_page(
+        self,
+        filter: AgentUsageEntryFilter | None,
+        order_by: str | None,
+        descending: bool,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[AgentUsageEntry]:
+        """One page of AgentUsageEntry objects matching a filter, with the cursor of the next page."""
+        raise NotImplementedRpc("agent_usage_entry.find_page is not implemented by this server")
+
+    async def agent_usage_entry_count(self, filter: AgentUsageEntryFilter | None) -> int:
+        """How many AgentUsageEntry objects match a filter."""
+        raise NotImplementedRpc("agent_usage_entry.count is not implemented by this server")
 
     async def agent_conversation_new(self, obj: AgentConversation) -> AgentConversation:
         """Store a new AgentConversation; the store assigns its sid."""
@@ -208,6 +247,21 @@ class AiService:
         """AgentConversation objects matching a filter on indexed fields, ordered and paged."""
         raise NotImplementedRpc("agent_conversation.find is not implemented by this server")
 
+    async def agent_conversation_find_page(
+        self,
+        filter: AgentConversationFilter | None,
+        order_by: str | None,
+        descending: bool,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[AgentConversation]:
+        """One page of AgentConversation objects matching a filter, with the cursor of the next page."""
+        raise NotImplementedRpc("agent_conversation.find_page is not implemented by this server")
+
+    async def agent_conversation_count(self, filter: AgentConversationFilter | None) -> int:
+        """How many AgentConversation objects match a filter."""
+        raise NotImplementedRpc("agent_conversation.count is not implemented by this server")
+
     async def agent_message_new(self, obj: AgentMessage) -> AgentMessage:
         """Store a new AgentMessage; the store assigns its sid."""
         raise NotImplementedRpc("agent_message.new is not implemented by this server")
@@ -247,6 +301,21 @@ class AiService:
         """AgentMessage objects matching a filter on indexed fields, ordered and paged."""
         raise NotImplementedRpc("agent_message.find is not implemented by this server")
 
+    async def agent_message_find_page(
+        self,
+        filter: AgentMessageFilter | None,
+        order_by: str | None,
+        descending: bool,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[AgentMessage]:
+        """One page of AgentMessage objects matching a filter, with the cursor of the next page."""
+        raise NotImplementedRpc("agent_message.find_page is not implemented by this server")
+
+    async def agent_message_count(self, filter: AgentMessageFilter | None) -> int:
+        """How many AgentMessage objects match a filter."""
+        raise NotImplementedRpc("agent_message.count is not implemented by this server")
+
     async def agent_memory_new(self, obj: AgentMemory) -> AgentMemory:
         """Store a new AgentMemory; the store assigns its sid."""
         raise NotImplementedRpc("agent_memory.new is not implemented by this server")
@@ -285,6 +354,21 @@ class AiService:
     ) -> list[AgentMemory]:
         """AgentMemory objects matching a filter on indexed fields, ordered and paged."""
         raise NotImplementedRpc("agent_memory.find is not implemented by this server")
+
+    async def agent_memory_find_page(
+        self,
+        filter: AgentMemoryFilter | None,
+        order_by: str | None,
+        descending: bool,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[AgentMemory]:
+        """One page of AgentMemory objects matching a filter, with the cursor of the next page."""
+        raise NotImplementedRpc("agent_memory.find_page is not implemented by this server")
+
+    async def agent_memory_count(self, filter: AgentMemoryFilter | None) -> int:
+        """How many AgentMemory objects match a filter."""
+        raise NotImplementedRpc("agent_memory.count is not implemented by this server")
 
     async def audit_search(self, input: AuditSearchInput) -> AuditSearchOutput:
         """Audit entries matching the filters, newest first, paged, with the total count."""
@@ -372,6 +456,20 @@ ROUTES: dict[str, Route] = {
         TypeAdapter(list[AgentAuditEntry]),
         "AgentAuditEntry objects matching a filter on indexed fields, ordered and paged.",
     ),
+    "agent_audit_entry.find_page": Route(
+        "agent_audit_entry.find_page",
+        "agent_audit_entry_find_page",
+        FindPageParams[AgentAuditEntryFilter],
+        TypeAdapter(Page[AgentAuditEntry]),
+        "One page of AgentAuditEntry objects matching a filter, with the cursor of the next page.",
+    ),
+    "agent_audit_entry.count": Route(
+        "agent_audit_entry.count",
+        "agent_audit_entry_count",
+        CountParams[AgentAuditEntryFilter],
+        TypeAdapter(int),
+        "How many AgentAuditEntry objects match a filter.",
+    ),
     "agent_usage_entry.new": Route(
         "agent_usage_entry.new",
         "agent_usage_entry_new",
@@ -427,6 +525,20 @@ ROUTES: dict[str, Route] = {
         FindParams[AgentUsageEntryFilter],
         TypeAdapter(list[AgentUsageEntry]),
         "AgentUsageEntry objects matching a filter on indexed fields, ordered and paged.",
+    ),
+    "agent_usage_entry.find_page": Route(
+        "agent_usage_entry.find_page",
+        "agent_usage_entry_find_page",
+        FindPageParams[AgentUsageEntryFilter],
+        TypeAdapter(Page[AgentUsageEntry]),
+        "One page of AgentUsageEntry objects matching a filter, with the cursor of the next page.",
+    ),
+    "agent_usage_entry.count": Route(
+        "agent_usage_entry.count",
+        "agent_usage_entry_count",
+        CountParams[AgentUsageEntryFilter],
+        TypeAdapter(int),
+        "How many AgentUsageEntry objects match a filter.",
     ),
     "agent_conversation.new": Route(
         "agent_conversation.new",
@@ -484,6 +596,20 @@ ROUTES: dict[str, Route] = {
         TypeAdapter(list[AgentConversation]),
         "AgentConversation objects matching a filter on indexed fields, ordered and paged.",
     ),
+    "agent_conversation.find_page": Route(
+        "agent_conversation.find_page",
+        "agent_conversation_find_page",
+        FindPageParams[AgentConversationFilter],
+        TypeAdapter(Page[AgentConversation]),
+        "One page of AgentConversation objects matching a filter, with the cursor of the next page.",
+    ),
+    "agent_conversation.count": Route(
+        "agent_conversation.count",
+        "agent_conversation_count",
+        CountParams[AgentConversationFilter],
+        TypeAdapter(int),
+        "How many AgentConversation objects match a filter.",
+    ),
     "agent_message.new": Route(
         "agent_message.new",
         "agent_message_new",
@@ -540,6 +666,20 @@ ROUTES: dict[str, Route] = {
         TypeAdapter(list[AgentMessage]),
         "AgentMessage objects matching a filter on indexed fields, ordered and paged.",
     ),
+    "agent_message.find_page": Route(
+        "agent_message.find_page",
+        "agent_message_find_page",
+        FindPageParams[AgentMessageFilter],
+        TypeAdapter(Page[AgentMessage]),
+        "One page of AgentMessage objects matching a filter, with the cursor of the next page.",
+    ),
+    "agent_message.count": Route(
+        "agent_message.count",
+        "agent_message_count",
+        CountParams[AgentMessageFilter],
+        TypeAdapter(int),
+        "How many AgentMessage objects match a filter.",
+    ),
     "agent_memory.new": Route(
         "agent_memory.new",
         "agent_memory_new",
@@ -595,6 +735,20 @@ ROUTES: dict[str, Route] = {
         FindParams[AgentMemoryFilter],
         TypeAdapter(list[AgentMemory]),
         "AgentMemory objects matching a filter on indexed fields, ordered and paged.",
+    ),
+    "agent_memory.find_page": Route(
+        "agent_memory.find_page",
+        "agent_memory_find_page",
+        FindPageParams[AgentMemoryFilter],
+        TypeAdapter(Page[AgentMemory]),
+        "One page of AgentMemory objects matching a filter, with the cursor of the next page.",
+    ),
+    "agent_memory.count": Route(
+        "agent_memory.count",
+        "agent_memory_count",
+        CountParams[AgentMemoryFilter],
+        TypeAdapter(int),
+        "How many AgentMemory objects match a filter.",
     ),
     "audit_search": Route(
         "audit_search",

@@ -1,7 +1,7 @@
 """The JSON-RPC surface of a domain, decided once for the server, the client and OpenRPC.
 
 Per root object `T` (wire prefix `t`, e.g. `agent_memory`) the CRUD verbs
-`t.new|get|set|delete|list|list_full|exists|find`; per service method one flat
+`t.new|get|set|delete|list|list_full|exists|find|find_page|count`; per service method one flat
 snake_case method with one by-name parameter (its Input struct) or none.
 """
 
@@ -13,7 +13,9 @@ from typing import Any
 from .ir import Domain, Method, Struct
 
 # The CRUD surface of every root object, in the order the methods are emitted.
-CRUD_VERBS = ("new", "get", "set", "delete", "list", "list_full", "exists", "find")
+# Hero's surface is the first eight; `find_page` (cursor paging) and `count` (paging totals)
+# are OSIS additions, so deep pages and totals need no offset scans or full listings.
+CRUD_VERBS = ("new", "get", "set", "delete", "list", "list_full", "exists", "find", "find_page", "count")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 
@@ -69,6 +71,14 @@ _LIMIT = RpcParam(
     "limit", "limit", "int", {"type": "integer", "minimum": 0, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
     False, str(DEFAULT_LIMIT), "At most this many objects.",
 )
+_PAGE_LIMIT = RpcParam(
+    "limit", "limit", "int", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    False, str(DEFAULT_LIMIT), "At most this many objects in the page.",
+)
+_CURSOR = RpcParam(
+    "cursor", "cursor", "str | None", {"anyOf": [{"type": "string"}, {"type": "null"}]}, False, "None",
+    "The `next_cursor` of the previous page (same filter and order); none for the first page.",
+)
 _OFFSET = RpcParam(
     "offset", "offset", "int", {"type": "integer", "minimum": 0, "default": 0}, False, "0", "Skip this many objects first."
 )
@@ -89,6 +99,16 @@ def crud_methods(root: Struct) -> list[RpcMethod]:
     )
     desc = RpcParam("descending", "descending", "bool", {"type": "boolean", "default": False}, False, "False", "Sort descending.")
     one, many = _ref(name), {"type": "array", "items": _ref(name)}
+    page = {
+        "type": "object",
+        "title": f"{name}Page",
+        "properties": {
+            "items": many,
+            "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}], "description": "None on the last page."},
+        },
+        "required": ["items", "next_cursor"],
+        "additionalProperties": False,
+    }
 
     def m(verb: str, summary: str, params: tuple[RpcParam, ...], hint: str | None, schema: dict[str, Any] | None,
           model: str, errors: tuple[str, ...]) -> RpcMethod:
@@ -110,6 +130,11 @@ def crud_methods(root: Struct) -> list[RpcMethod]:
         m("find", f"{name} objects matching a filter on indexed fields, ordered and paged.",
           (flt, order, desc, _LIMIT, _OFFSET), f"list[{name}]", many, f"FindParams[{root.filter_name}]",
           ("UNAUTHORIZED",)),
+        m("find_page", f"One page of {name} objects matching a filter, with the cursor of the next page.",
+          (flt, order, desc, _PAGE_LIMIT, _CURSOR), f"Page[{name}]", page, f"FindPageParams[{root.filter_name}]",
+          ("UNAUTHORIZED",)),
+        m("count", f"How many {name} objects match a filter.", (flt,), "int", {"type": "integer", "minimum": 0},
+          f"CountParams[{root.filter_name}]", ("UNAUTHORIZED",)),
     ]
 
 

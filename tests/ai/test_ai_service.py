@@ -185,6 +185,83 @@ def test_crud_through_the_store(client: AiClient) -> None:
         client.agent_memory.find(order_by="value")
 
 
+@pytest.mark.parametrize(
+    "criteria,order_by,descending",
+    [
+        ({}, None, False),
+        ({"user_sid": "u2"}, "confidence", True),
+        ({"category": "fact", "access_count_gte": 3}, "access_count", False),
+        ({"user_sid_in": ["u1", "u3"]}, "updated_at", True),
+        ({"key": "absent-key"}, None, False),
+    ],
+)
+def test_find_page_walks_every_match_once_and_count_gives_the_total(
+    seeded: Seeded, criteria: dict[str, object], order_by: str | None, descending: bool
+) -> None:
+    flt = m.AgentMemoryFilter(**criteria)  # type: ignore[arg-type]
+
+    def keep(x: m.AgentMemory) -> bool:
+        for name, want in criteria.items():
+            if name.endswith("_in"):
+                if getattr(x, name[:-3]) not in want:  # type: ignore[operator]
+                    return False
+            elif name.endswith("_gte"):
+                if getattr(x, name[:-4]) < want:  # type: ignore[operator]
+                    return False
+            elif getattr(x, name) != want:
+                return False
+        return True
+
+    matches = [x for x in seeded.memories if keep(x)]
+    assert seeded.client.agent_memory.count(flt) == len(matches)
+
+    seen: list[m.AgentMemory] = []
+    cursor: str | None = None
+    while True:
+        page = seeded.client.agent_memory.find_page(flt, order_by=order_by, descending=descending, limit=7, cursor=cursor)
+        assert len(page.items) <= 7
+        seen.extend(page.items)
+        if page.next_cursor is None:
+            break
+        assert len(page.items) == 7
+        cursor = page.next_cursor
+    assert sorted(x.sid for x in seen) == sorted(x.sid for x in matches)
+    if order_by is not None:
+        values = [getattr(x, order_by) for x in seen]
+        assert values == sorted(values, reverse=descending)
+    walked = list(seeded.client.agent_memory.find_all(flt, order_by=order_by, descending=descending, page_size=5))
+    assert [x.sid for x in walked] == [x.sid for x in seen]
+
+
+def test_find_page_does_not_repeat_or_skip_when_objects_are_added_meanwhile(seeded: Seeded) -> None:
+    first = seeded.client.agent_memory.find_page(limit=50)
+    newer = _memory("late-key")
+    added = seeded.client.agent_memory.new(newer)
+    rest = list(seeded.client.agent_memory.find_all(page_size=50))[50:]
+    sids = [x.sid for x in first.items] + [x.sid for x in rest]
+    assert len(sids) == len(set(sids)) == len(seeded.memories) + 1
+    assert sids[-1] == added.sid
+
+
+def test_find_page_rejects_bad_paging(seeded: Seeded) -> None:
+    crud = seeded.client.agent_memory
+    page = crud.find_page(m.AgentMemoryFilter(user_sid="u1"), order_by="confidence", limit=2)
+    assert page.next_cursor is not None
+    with pytest.raises(InvalidParams, match="cursor"):
+        crud.find_page(cursor="not-a-cursor")
+    with pytest.raises(InvalidParams, match="cursor"):  # a cursor belongs to one filter and ordering
+        crud.find_page(m.AgentMemoryFilter(user_sid="u2"), order_by="confidence", limit=2, cursor=page.next_cursor)
+    with pytest.raises(InvalidParams, match="limit"):
+        crud.find_page(limit=0)
+    with pytest.raises(InvalidParams, match="cannot order by"):
+        crud.find_page(order_by="value")
+
+
+def _memory(key: str) -> m.AgentMemory:
+    return m.AgentMemory(user_sid="u1", category="fact", key=key, value="v", confidence=0.5, access_count=0,
+                         created_at=seed.now(), updated_at=seed.now())
+
+
 def _percentile(values: list[int], q: float) -> float:
     """Nearest-rank on the sorted values: the element at index floor(q * (n - 1))."""
     ordered = sorted(values)

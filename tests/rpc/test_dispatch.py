@@ -23,7 +23,7 @@ from osis.rpc import (
     Route,
     crud_routes,
 )
-from osis.rpc.params import FindParams, ListFullParams, NoParams, ObjParams, SidParams
+from osis.rpc.params import CountParams, FindPageParams, FindParams, ListFullParams, NoParams, ObjParams, SidParams
 from tests.rpc import rpc_testsvc as svc
 
 NEW_NOTE = {"obj": {"title": "first", "isPinned": True, "tags": ["x"]}}
@@ -377,7 +377,7 @@ def test_crud_routes_shape() -> None:
     routes = crud_routes("agent_memory", svc.Note, svc.NoteFilter)
     assert list(routes) == [
         f"agent_memory.{verb}"
-        for verb in ("new", "get", "set", "delete", "list", "list_full", "exists", "find")
+        for verb in ("new", "get", "set", "delete", "list", "list_full", "exists", "find", "find_page", "count")
     ]
     assert {name: r.handler for name, r in routes.items()}[
         "agent_memory.list_full"
@@ -389,6 +389,8 @@ def test_crud_routes_shape() -> None:
     assert routes["agent_memory.list"].params is NoParams
     assert routes["agent_memory.list_full"].params is ListFullParams
     assert routes["agent_memory.find"].params is FindParams[svc.NoteFilter]
+    assert routes["agent_memory.find_page"].params is FindPageParams[svc.NoteFilter]
+    assert routes["agent_memory.count"].params is CountParams[svc.NoteFilter]
     assert routes["agent_memory.delete"].result is None
     note = svc.Note(title="t")
     exists = routes["agent_memory.exists"].result

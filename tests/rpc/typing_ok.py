@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 from tests.rpc.rpc_testsvc import AddOutput, Note, NoteFilter
 
 from osis.rpc import AsyncClient, AsyncCrud, Pending, RpcError, SyncClient, SyncCrud
+from osis.rpc.params import Page
 
 ADD: TypeAdapter[AddOutput] = TypeAdapter(AddOutput)
 
@@ -28,6 +29,10 @@ def sync_usage(client: SyncClient) -> None:
     assert_type(notes.exists("n1"), bool)
     assert_type(notes.find(NoteFilter(tag="a"), order_by="title", descending=True), list[Note])
     assert_type(notes.find(), list[Note])
+    assert_type(notes.find_page(NoteFilter(), limit=5, cursor=None), Page[Note])
+    assert_type(notes.count(NoteFilter(tag="a")), int)
+    for note in notes.find_all(page_size=10):
+        assert_type(note, Note)
     assert_type(client._call("add", {"input": {"a": 1, "b": 2}}, ADD), AddOutput)
     assert_type(client._call("reindex", None, None), None)
 
@@ -53,6 +58,10 @@ async def async_usage(client: AsyncClient) -> None:
     assert_type(await notes.list_full(), list[Note])
     assert_type(await notes.exists("n1"), bool)
     assert_type(await notes.find(NoteFilter()), list[Note])
+    assert_type(await notes.find_page(cursor="c"), Page[Note])
+    assert_type(await notes.count(), int)
+    async for note in notes.find_all():
+        assert_type(note, Note)
     assert_type(await client._call("add", [{"a": 1, "b": 2}], ADD), AddOutput)
     async with client.batch() as batch:
         total = batch.add("add", {"input": {"a": 1, "b": 2}}, ADD)

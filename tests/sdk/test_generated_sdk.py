@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 import httpx
+from oschema_gen.rpc import CRUD_VERBS
 import pytest
 
 from oschema_gen.cli import main as oschema_gen
@@ -191,8 +192,7 @@ def test_discovery_endpoints(kitchen: ModuleType, tcp_url: str) -> None:
     discovered = httpx.post(f"{tcp_url}/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "rpc.discover"}, timeout=10).json()
     assert discovered["result"] == doc
     names = {m["name"] for m in doc["methods"]}
-    verbs = ("new", "get", "set", "delete", "list", "list_full", "exists", "find")
-    assert {f"gadget.{v}" for v in verbs} | {f"drawer.{v}" for v in verbs} | {"count_gadgets", "ping"} == names
+    assert {f"gadget.{v}" for v in CRUD_VERBS} | {f"drawer.{v}" for v in CRUD_VERBS} | {"count_gadgets", "ping"} == names
     assert names == set(kitchen.server.ROUTES)
     hero = httpx.get(f"{tcp_url}/.well-known/heroservice.json", timeout=10).json()
     assert hero["name"] == "kitchen" and hero["rpc"] == "/rpc"

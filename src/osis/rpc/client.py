@@ -27,13 +27,14 @@ server that returns something else fails loudly with pydantic's
 from __future__ import annotations
 
 import builtins
+from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar, overload
 
 from pydantic import BaseModel, TypeAdapter
 
 from osis.rpc.errors import RpcError
-from osis.rpc.params import DEFAULT_LIMIT
+from osis.rpc.params import DEFAULT_LIMIT, Page
 from osis.rpc.transport import (
     AsyncHttpTransport,
     AsyncTransport,
@@ -58,6 +59,7 @@ F = TypeVar("F", bound=BaseModel)
 
 _SIDS: Final[TypeAdapter[list[str]]] = TypeAdapter(list[str])
 _BOOL: Final[TypeAdapter[bool]] = TypeAdapter(bool)
+_INT: Final[TypeAdapter[int]] = TypeAdapter(int)
 
 
 def _pick_one(owner: str, url: str | None, socket: str | None, transport: object | None) -> None:
@@ -361,6 +363,7 @@ class _CrudBase(Generic[M, F]):
         self._one: TypeAdapter[M] = TypeAdapter(model)
         many: TypeAdapter[builtins.list[M]] = TypeAdapter(builtins.list[model])  # type: ignore[valid-type]
         self._many = many
+        self._page: TypeAdapter[Page[M]] = TypeAdapter(Page[model])  # type: ignore[valid-type]
         # Wire names are built once; these accessors sit on the hot path.
         self._new = f"{type_name}.new"
         self._get = f"{type_name}.get"
@@ -370,21 +373,35 @@ class _CrudBase(Generic[M, F]):
         self._list_full = f"{type_name}.list_full"
         self._exists = f"{type_name}.exists"
         self._find = f"{type_name}.find"
+        self._find_page = f"{type_name}.find_page"
+        self._count = f"{type_name}.count"
 
     @staticmethod
+    def _filter(filter: F | None) -> dict[str, Any] | None:
+        # Only the fields the caller set: an unset filter field means
+        # "don't filter on it", which a default value could not express.
+        return None if filter is None else filter.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
     def _find_params(
-        filter: F | None, order_by: str | None, descending: bool, limit: int, offset: int
+        self, filter: F | None, order_by: str | None, descending: bool, limit: int, offset: int
     ) -> dict[str, Any]:
         return {
-            # Only the fields the caller set: an unset filter field means
-            # "don't filter on it", which a default value could not express.
-            "filter": (
-                None if filter is None else filter.model_dump(mode="json", by_alias=True, exclude_unset=True)
-            ),
+            "filter": self._filter(filter),
             "order_by": order_by,
             "descending": descending,
             "limit": limit,
             "offset": offset,
+        }
+
+    def _find_page_params(
+        self, filter: F | None, order_by: str | None, descending: bool, limit: int, cursor: str | None
+    ) -> dict[str, Any]:
+        return {
+            "filter": self._filter(filter),
+            "order_by": order_by,
+            "descending": descending,
+            "limit": limit,
+            "cursor": cursor,
         }
 
     def __repr__(self) -> str:
@@ -392,7 +409,7 @@ class _CrudBase(Generic[M, F]):
 
 
 class SyncCrud(_CrudBase[M, F]):
-    """The eight CRUD calls of one root type, e.g. ``SyncCrud(client, "note", Note, NoteFilter)``.
+    """The CRUD calls of one root type, e.g. ``SyncCrud(client, "note", Note, NoteFilter)``.
 
     ``obj`` params carry the full model (dumped by alias in JSON mode).
     """
@@ -434,6 +451,40 @@ class SyncCrud(_CrudBase[M, F]):
         params = self._find_params(filter, order_by, descending, limit, offset)
         return self._client._call(self._find, params, self._many)
 
+    def find_page(
+        self,
+        filter: F | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> Page[M]:
+        """One page of matches; pass ``page.next_cursor`` back (same filter and order) for the next."""
+        params = self._find_page_params(filter, order_by, descending, limit, cursor)
+        return self._client._call(self._find_page, params, self._page)
+
+    def find_all(
+        self,
+        filter: F | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        page_size: int = DEFAULT_LIMIT,
+    ) -> Iterator[M]:
+        """Every match, fetched a page at a time by cursor."""
+        cursor: str | None = None
+        while True:
+            page = self.find_page(filter, order_by=order_by, descending=descending, limit=page_size, cursor=cursor)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def count(self, filter: F | None = None) -> int:
+        """How many stored objects match the filter (all of them without one)."""
+        return self._client._call(self._count, {"filter": self._filter(filter)}, _INT)
+
 
 class AsyncCrud(_CrudBase[M, F]):
     """asyncio counterpart of :class:`SyncCrud`."""
@@ -474,3 +525,38 @@ class AsyncCrud(_CrudBase[M, F]):
     ) -> builtins.list[M]:
         params = self._find_params(filter, order_by, descending, limit, offset)
         return await self._client._call(self._find, params, self._many)
+
+    async def find_page(
+        self,
+        filter: F | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> Page[M]:
+        """One page of matches; pass ``page.next_cursor`` back (same filter and order) for the next."""
+        params = self._find_page_params(filter, order_by, descending, limit, cursor)
+        return await self._client._call(self._find_page, params, self._page)
+
+    async def find_all(
+        self,
+        filter: F | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        page_size: int = DEFAULT_LIMIT,
+    ) -> AsyncIterator[M]:
+        """Every match, fetched a page at a time by cursor."""
+        cursor: str | None = None
+        while True:
+            page = await self.find_page(filter, order_by=order_by, descending=descending, limit=page_size, cursor=cursor)
+            for item in page.items:
+                yield item
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def count(self, filter: F | None = None) -> int:
+        """How many stored objects match the filter (all of them without one)."""
+        return await self._client._call(self._count, {"filter": self._filter(filter)}, _INT)

@@ -37,7 +37,16 @@ from osis.rpc.errors import (
     ParseError,
     RpcError,
 )
-from osis.rpc.params import FindParams, ListFullParams, NoParams, ObjParams, SidParams
+from osis.rpc.params import (
+    CountParams,
+    FindPageParams,
+    FindParams,
+    ListFullParams,
+    NoParams,
+    ObjParams,
+    Page,
+    SidParams,
+)
 
 __all__ = ["CRUD_VERBS", "Dispatcher", "Route", "crud_routes"]
 
@@ -359,11 +368,11 @@ class Dispatcher:
 
 
 #: The CRUD verbs every root type exposes, in the order they are documented.
-CRUD_VERBS: Final = ("new", "get", "set", "delete", "list", "list_full", "exists", "find")
+CRUD_VERBS: Final = ("new", "get", "set", "delete", "list", "list_full", "exists", "find", "find_page", "count")
 
 
 def crud_routes(type_name: str, model: type[BaseModel], filter_model: type[BaseModel]) -> dict[str, Route]:
-    """The eight CRUD routes of a root type, keyed by wire name.
+    """The CRUD routes of a root type, keyed by wire name.
 
     Wire names are ``f"{type_name}.{verb}"`` and handler names
     ``f"{type_name}_{verb}"`` (``agent_memory.list_full`` ->
@@ -375,6 +384,9 @@ def crud_routes(type_name: str, model: type[BaseModel], filter_model: type[BaseM
     many: TypeAdapter[Any] = TypeAdapter(list[model])  # type: ignore[valid-type]
     obj_params: type[BaseModel] = ObjParams[model]  # type: ignore[valid-type]
     find_params: type[BaseModel] = FindParams[filter_model]  # type: ignore[valid-type]
+    find_page_params: type[BaseModel] = FindPageParams[filter_model]  # type: ignore[valid-type]
+    count_params: type[BaseModel] = CountParams[filter_model]  # type: ignore[valid-type]
+    page: TypeAdapter[Any] = TypeAdapter(Page[model])  # type: ignore[valid-type]
     t = type_name
     table: list[tuple[str, type[BaseModel], TypeAdapter[Any] | None, str]] = [
         ("new", obj_params, one, f"Store a new {t} and return it as stored, with its sid."),
@@ -385,6 +397,8 @@ def crud_routes(type_name: str, model: type[BaseModel], filter_model: type[BaseM
         ("list_full", ListFullParams, many, f"Return one page of stored {t} objects."),
         ("exists", SidParams, TypeAdapter(bool), f"Return whether a {t} with the given sid exists."),
         ("find", find_params, many, f"Return the {t} objects that match the filter, ordered and paged."),
+        ("find_page", find_page_params, page, f"Return one page of the matching {t} objects and the next cursor."),
+        ("count", count_params, TypeAdapter(int), f"Return how many {t} objects match the filter."),
     ]
     return {
         f"{t}.{verb}": Route(f"{t}.{verb}", f"{t}_{verb}", params, result, description)

@@ -1,6 +1,6 @@
 """Parameter models for the wire methods every OSIS service exposes.
 
-Each stored ("root") type gets the same eight CRUD methods; these generic
+Each stored ("root") type gets the same CRUD methods; these generic
 models describe their params so the generator does not have to emit one model
 per type and verb.  All of them forbid unknown keys: a misspelt parameter is a
 client bug that should fail loudly with INVALID_PARAMS rather than be ignored.
@@ -18,11 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
+    "CountParams",
+    "FindPageParams",
     "FindParams",
     "InputParams",
     "ListFullParams",
     "NoParams",
     "ObjParams",
+    "Page",
     "SidParams",
 ]
 
@@ -76,6 +79,41 @@ class FindParams(BaseModel, Generic[F]):
     descending: bool = False
     limit: int = Field(DEFAULT_LIMIT, ge=0, le=MAX_LIMIT)
     offset: int = Field(0, ge=0)
+
+
+class FindPageParams(BaseModel, Generic[F]):
+    """Params of ``find_page``: like ``find``, but paged by cursor instead of offset.
+
+    A cursor marks a position in one ordering, so a deep page costs the same as the
+    first, and objects written meanwhile neither repeat nor vanish from the listing.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    filter: F | None = None
+    order_by: str | None = None
+    descending: bool = False
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = None
+
+
+class CountParams(BaseModel, Generic[F]):
+    """Params of ``count``: the filter whose matches are counted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filter: F | None = None
+
+
+class Page(BaseModel, Generic[T]):
+    """Result of ``find_page``: one page of objects and the cursor of the next page.
+
+    ``next_cursor`` is ``None`` on the last page; otherwise pass it back, with the same
+    filter and ordering, to continue.
+    """
+
+    items: list[T]
+    next_cursor: str | None = None
 
 
 class InputParams(BaseModel, Generic[T]):

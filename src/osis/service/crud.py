@@ -1,4 +1,4 @@
-"""The eight CRUD verbs of every root object, implemented once on a store engine.
+"""The CRUD verbs of every root object, implemented once on a store engine.
 
 `crud_service(base, binding)` derives a subclass of a generated service base (e.g.
 `AiService`) whose `<type>_<verb>` methods talk to the engine, for every root object of
@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from osis.binding import DomainBinding, RootBinding
 from osis.rpc.errors import NotFound
+from osis.rpc.params import Page
 from osis.store.engine import Engine
 from osis.store.query import OPS, Cond, Query
 
@@ -64,6 +65,7 @@ class StoreBacked:
 
 def _verbs(root: RootBinding) -> dict[str, Callable[..., Any]]:
     coll, model = root.snake, root.model
+    page_model = Page[model]  # type: ignore[valid-type]
 
     def load(doc: dict[str, Any]) -> Any:
         return model.model_validate(doc)
@@ -112,9 +114,26 @@ def _verbs(root: RootBinding) -> dict[str, Callable[..., Any]]:
         )
         return [load(d) for d in await self.run(self.engine.find, coll, query)]
 
+    async def find_page(
+        self: StoreBacked, filter: BaseModel | None, order_by: str | None, descending: bool, limit: int,
+        cursor: str | None,
+    ) -> Any:
+        query = Query(
+            filters=filter_conditions(root, filter),
+            order_by=order_by,
+            descending=descending,
+            limit=limit,
+            cursor=cursor,
+        )
+        page = await self.run(self.engine.find_page, coll, query)
+        return page_model(items=[load(d) for d in page.items], next_cursor=page.next_cursor)
+
+    async def count(self: StoreBacked, filter: BaseModel | None) -> int:
+        return await self.run(self.engine.count, coll, Query(filters=filter_conditions(root, filter)))
+
     return {
         "new": new, "get": get, "set": set_, "delete": delete, "list": list_,
-        "list_full": list_full, "exists": exists, "find": find,
+        "list_full": list_full, "exists": exists, "find": find, "find_page": find_page, "count": count,
     }
 
 
