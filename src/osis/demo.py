@@ -24,7 +24,7 @@ from typing import Any, Final, TypeVar
 
 from osis_ai import models as m
 from osis_ai.client import AsyncAiClient
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from osis.rpc.client import AsyncCrud
 
@@ -421,14 +421,12 @@ class Written:
         return self.conversations + self.messages + self.audit + self.usage + self.memories
 
 
-async def _store_all(client: AsyncAiClient, collection: str, model: type[M], objects: Sequence[M],
+async def _store_all(client: AsyncAiClient, crud: AsyncCrud[M, Any], objects: Sequence[M],
                      gate: asyncio.Semaphore) -> list[M]:
-    adapter: TypeAdapter[M] = TypeAdapter(model)
-
     async def one_batch(chunk: Sequence[M]) -> list[M]:
         async with gate:
             batch = client.batch()
-            pending = [batch.add(f"{collection}.new", {"obj": obj}, adapter) for obj in chunk]
+            pending = [crud.batch_new(batch, obj) for obj in chunk]
             await batch.send()
         return [p.result() for p in pending]  # raises the first call's error, if any
 
@@ -450,15 +448,15 @@ async def existing_records(client: AsyncAiClient) -> int:
 async def write(client: AsyncAiClient, activity: Activity) -> Written:
     """Store `activity` through `client`: conversations first, then what refers to them."""
     gate = asyncio.Semaphore(PARALLEL_BATCHES)
-    stored = await _store_all(client, "agent_conversation", m.AgentConversation, activity.conversations, gate)
+    stored = await _store_all(client, client.agent_conversation, activity.conversations, gate)
     sids = [c.sid for c in stored]
     messages = [msg.model_copy(update={"conversation_sid": sids[i]}) for i, msg in activity.messages]
     memories = [mem if i is None else mem.model_copy(update={"source": sids[i]}) for i, mem in activity.memories]
     await asyncio.gather(
-        _store_all(client, "agent_message", m.AgentMessage, messages, gate),
-        _store_all(client, "agent_audit_entry", m.AgentAuditEntry, activity.audit, gate),
-        _store_all(client, "agent_usage_entry", m.AgentUsageEntry, activity.usage, gate),
-        _store_all(client, "agent_memory", m.AgentMemory, memories, gate),
+        _store_all(client, client.agent_message, messages, gate),
+        _store_all(client, client.agent_audit_entry, activity.audit, gate),
+        _store_all(client, client.agent_usage_entry, activity.usage, gate),
+        _store_all(client, client.agent_memory, memories, gate),
     )
     return Written(len(stored), len(messages), len(activity.audit), len(activity.usage), len(memories))
 

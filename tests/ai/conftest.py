@@ -37,7 +37,7 @@ def client(store_url: str) -> Iterator[AiClient]:
 def _store(client: AiClient, crud_name: str, objects: list) -> list:  # type: ignore[type-arg]
     crud = getattr(client, crud_name)
     batch = client.batch()
-    pending = [batch.add(f"{crud_name}.new", {"obj": o}, crud._one) for o in objects]
+    pending = [crud.batch_new(batch, o) for o in objects]
     batch.send()
     return [p.result() for p in pending]
 

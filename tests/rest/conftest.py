@@ -55,7 +55,7 @@ def http(engine: Engine) -> Iterator[TestClient]:
 def store(client: AiClient, collection: str, objects: list[Any]) -> list[Any]:
     crud = getattr(client, collection)
     batch = client.batch()
-    pending = [batch.add(f"{collection}.new", {"obj": o}, crud._one) for o in objects]
+    pending = [crud.batch_new(batch, o) for o in objects]
     batch.send()
     return [p.result() for p in pending]
 

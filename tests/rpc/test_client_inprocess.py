@@ -54,6 +54,21 @@ def test_every_crud_verb_sync(sync_client: SyncClient, service: svc.NoteService)
     assert notes.list() == ["custom"]
 
 
+def test_crud_calls_queued_in_a_batch_are_typed_and_run_in_order(sync_client: SyncClient) -> None:
+    notes = SyncCrud(sync_client, "note", svc.Note, svc.NoteFilter)
+    with sync_client.batch() as batch:
+        made = notes.batch_new(batch, svc.Note(sid="b1", title="one"))
+        changed = notes.batch_set(batch, svc.Note(sid="b1", title="two"))
+        read = notes.batch_get(batch, "b1")
+        gone = notes.batch_delete(batch, "b1")
+        missing = notes.batch_get(batch, "b1")
+    assert made.result().title == "one" and changed.result().title == "two"
+    assert isinstance(read.result(), svc.Note) and read.result().title == "two"
+    assert gone.result() is None
+    with pytest.raises(NotFound):
+        missing.result()
+
+
 def test_find_sends_only_the_filter_fields_that_were_set(sync_client: SyncClient) -> None:
     sent: list[Any] = []
     transport = sync_client.transport

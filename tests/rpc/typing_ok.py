@@ -33,6 +33,9 @@ def sync_usage(client: SyncClient) -> None:
     assert_type(notes.count(NoteFilter(tag="a")), int)
     for note in notes.find_all(page_size=10):
         assert_type(note, Note)
+    with client.batch() as batch:
+        assert_type(notes.batch_new(batch, Note(title="t")), Pending[Note])
+        assert_type(notes.batch_delete(batch, "a"), Pending[None])
     assert_type(client._call("add", {"input": {"a": 1, "b": 2}}, ADD), AddOutput)
     assert_type(client._call("reindex", None, None), None)
 

@@ -136,8 +136,8 @@ def test_batch_sends_many_calls_in_one_request(kitchen: ModuleType, how: str, re
     with _client(kitchen, how, request) as client:
         crud = client.gadget
         batch = client.batch()
-        pending = [batch.add("gadget.new", {"obj": _gadget(kitchen, f"batch-{i}")}, crud._one) for i in range(20)]
-        missing = batch.add("gadget.get", {"sid": "nope"}, crud._one)
+        pending = [crud.batch_new(batch, _gadget(kitchen, f"batch-{i}")) for i in range(20)]
+        missing = crud.batch_get(batch, "nope")
         batch.send()
         sids = {p.result().sid for p in pending}
         assert len(sids) == 20

@@ -97,8 +97,7 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
     def batch_write() -> None:
         with AiClient(str(srv.url), timeout=30) as client:
             batch = client.batch()
-            pending = [batch.add("agent_audit_entry.new", {"obj": _entry(i)}, client.agent_audit_entry._one)
-                       for i in range(1000)]
+            pending = [client.agent_audit_entry.batch_new(batch, _entry(i)) for i in range(1000)]
             batch.send()
             results.append(sum(1 for p in pending if p.result().sid))
 

@@ -19,6 +19,8 @@ Several calls can share one HTTP request through :meth:`SyncClient.batch`::
         second = batch.add("note.get", {"sid": "b"}, NOTE)
     first.result()   # the Note, or raises that call's RpcError (e.g. NotFound)
 
+Generated accessors queue typed CRUD calls the same way: ``client.note.batch_new(batch, note)``.
+
 Results are validated into the declared types on the client side, so a
 server that returns something else fails loudly with pydantic's
 ``ValidationError`` instead of handing back malformed objects.
@@ -403,6 +405,23 @@ class _CrudBase(Generic[M, F]):
             "limit": limit,
             "cursor": cursor,
         }
+
+    # Queueing in a batch is the same for both colours of client: nothing is sent here.
+    def batch_new(self, batch: _BatchBase, obj: M) -> Pending[M]:
+        """Queue ``new(obj)`` in ``batch``; the stored object is the handle's result after sending."""
+        return batch.add(self._new, {"obj": obj}, self._one)
+
+    def batch_get(self, batch: _BatchBase, sid: str) -> Pending[M]:
+        """Queue ``get(sid)`` in ``batch``."""
+        return batch.add(self._get, {"sid": sid}, self._one)
+
+    def batch_set(self, batch: _BatchBase, obj: M) -> Pending[M]:
+        """Queue ``set(obj)`` in ``batch``."""
+        return batch.add(self._set, {"obj": obj}, self._one)
+
+    def batch_delete(self, batch: _BatchBase, sid: str) -> Pending[None]:
+        """Queue ``delete(sid)`` in ``batch``."""
+        return batch.add(self._delete, {"sid": sid})
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.type_name} ({self.model.__name__})>"
