@@ -201,13 +201,14 @@ class _Diff:
             self.add("OS339", name, f"doc of '{name}' changed", before.location, after.location, stored)
         self.fields(before, after, stored, skip_sid=root_changed)
 
-    def fields(self, before: StructSnap, after: StructSnap, stored: bool, skip_sid: bool) -> None:
-        name = before.name
+    def fields(self, before: StructSnap, after: StructSnap, stored: bool, skip_sid: bool, label: str = "") -> None:
+        """Changes of the fields of a struct; `label` names it in messages when it is not the struct's own name."""
+        name = label or before.name
         added = [f for f in after.fields if before.field(f.name) is None and not (skip_sid and f.name == "sid")]
         for f in before.fields:
             other = after.field(f.name)
             if other is not None:
-                self.field(before, after, f, other, stored)
+                self.field(name, before, after, f, other, stored)
                 continue
             if skip_sid and f.name == "sid":
                 continue
@@ -230,8 +231,10 @@ class _Diff:
                          f"required field '{name}.{_written(f)}' added: stored documents and older clients lack it",
                          before.location, f.location, stored)
 
-    def field(self, s_old: StructSnap, s_new: StructSnap, old: FieldSnap, new: FieldSnap, stored: bool) -> None:
-        subject = f"{s_old.name}.{old.name}"
+    def field(
+        self, owner: str, s_old: StructSnap, s_new: StructSnap, old: FieldSnap, new: FieldSnap, stored: bool
+    ) -> None:
+        subject = f"{owner}.{old.name}"
         at = (old.location, new.location)
         shape = compare_shapes(old.shape, new.shape)
         was, now = old.shape.spelling, new.shape.spelling
@@ -344,7 +347,7 @@ class _Diff:
         problems: list[Change] = []
         if before is not None and after is not None:
             probe = _Diff(self.old, self.new)
-            probe.fields(before, after, stored=False, skip_sid=before.root != after.root)
+            probe.fields(before, after, stored=False, skip_sid=before.root != after.root, label=role)
             problems = breaking(probe.changes)
         if before is None or after is None or problems:
             why = "; ".join(p.message for p in problems[:3]) or "different types"
