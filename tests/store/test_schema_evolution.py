@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from osis.evolution import BreakingSchemaChange, schema_record
 from osis.server import open_store
 from osis.store import Engine, SchemaMismatch, SchemaRecord, open_engine
 from tests.conftest import ROOT, SCHEMAS
+from tests.servers import free_port, start_server
 
 AI = bind_package("osis_ai")
 
@@ -174,25 +174,30 @@ def test_unreadable_record_is_refused_unless_allowed(store_url: str) -> None:
     assert recorded(store_url) == AI.snapshot
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def test_osis_serve_refuses_a_breaking_schema_with_the_diff(tmp_path: Path) -> None:
+def test_osis_serve_refuses_a_breaking_schema_and_the_flag_accepts_it(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/osis.db"
     populate(url)
     # The store was last opened with a schema that had one more stored field.
     v0 = ai_variant(tmp_path, ("20_memory.oschema", "    tags: [str]\n", "    tags: [str]\n    weight?: f64\n"))
     open_with(url, v0).close()
-    served = subprocess.run(
-        [sys.executable, "-m", "osis", "serve", "--store", url, "--listen", f"127.0.0.1:{_free_port()}"],
+    serve = [sys.executable, "-m", "osis", "serve", "--store", url, "--log-format", "text"]
+    refused = subprocess.run(
+        [*serve, "--listen", f"127.0.0.1:{free_port()}"],
         capture_output=True, text=True, timeout=60, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    assert served.returncode == 2
-    assert served.stderr.startswith("osis: error: osis_ai breaks data this store holds")
-    assert "wire-breaking[OS304]: field 'AgentMemory.weight' removed" in served.stderr
-    assert "Traceback" not in served.stderr
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("osis: error: osis_ai breaks data this store holds")
+    assert "wire-breaking[OS304]: field 'AgentMemory.weight' removed" in refused.stderr
+    assert "Traceback" not in refused.stderr
     assert recorded(url) == v0.snapshot
+
+    port = free_port()
+    server = start_server([*serve, "--listen", f"127.0.0.1:{port}", "--allow-breaking-schema"], tmp_path / "serve.log",
+                          url=f"http://127.0.0.1:{port}")
+    try:
+        with server.http() as http:
+            assert http.get("/api/memories", params={"limit": 100}).json()["total"] == 12
+    finally:
+        assert server.stop() == 0
+    assert "breaking schema changes accepted (--allow-breaking-schema)" in server.log_text()
+    assert recorded(url) == AI.snapshot
