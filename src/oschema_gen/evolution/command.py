@@ -49,8 +49,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     stdout, stderr = out or sys.stdout, err or sys.stderr
     dirs: list[Path] = args.dirs
     if args.against is None and len(dirs) != 2:
-        print(f"oschema-gen diff: error: give OLD_DIR and NEW_DIR, or --against REF and SCHEMA_DIRs (got {len(dirs)}"
-              " director(y/ies))", file=stderr)
+        print(f"oschema-gen diff: error: give OLD_DIR and NEW_DIR, or --against REF and SCHEMA_DIRs"
+              f" ({len(dirs)} directories given)", file=stderr)
         return EXIT_ERRORS
     if args.missing_ref_ok and args.against is None:
         print("oschema-gen diff: error: --missing-ref-ok only applies with --against", file=stderr)
