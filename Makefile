@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STORE ?= $(or $(OSIS_STORE),sqlite:///var/osis.db)
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run demo test codegen check typecheck fuzz bench bench-codegen bench-rpc bench-store bench-migrate clean
+.PHONY: run demo test codegen check diff diff-head typecheck fuzz bench bench-codegen bench-rpc bench-store bench-migrate clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,25 @@ codegen: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/oschema-gen check schemas/* --out generated
+
+# Schema evolution (docs/evolution.md): exit 1 when a schema change breaks stored data or
+# deployed clients. `make diff` compares with where this branch left main (the merge base
+# with origin/main, or main; on main itself, the previous commit); `make diff-head` with
+# the last commit, as the pre-commit hook does. DIFF_ARGS=--allow-breaking lets a
+# deliberate break pass.
+diff: $(STAMP)
+	@base=$$(git merge-base HEAD origin/main 2>/dev/null || git merge-base HEAD main 2>/dev/null || true); \
+	if [ -z "$$base" ]; then \
+		echo "make diff: no origin/main or main branch here (or not a git checkout): nothing to compare with, skipped"; \
+		exit 0; \
+	fi; \
+	if [ "$$base" = "$$(git rev-parse HEAD)" ]; then base=HEAD~1; fi; \
+	base=$$(git rev-parse --short "$$base" 2>/dev/null || echo "$$base"); \
+	echo "make diff: schemas/ against $$base"; \
+	$(BIN)/oschema-gen diff --against "$$base" --missing-ref-ok schemas/* $(DIFF_ARGS)
+
+diff-head: $(STAMP)
+	$(BIN)/oschema-gen diff --against HEAD --missing-ref-ok schemas/* $(DIFF_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -1,7 +1,7 @@
 """`oschema-gen`: compile `.oschema` domains into Python packages, or check they are current.
 
-Exit codes: 0 success (or up to date), 1 generated output is stale, 2 schema or usage
-errors. Nothing a user can type or put in a schema file produces a traceback.
+Exit codes: 0 success (or up to date), 1 generated output is stale (for `diff`: a change
+breaks), 2 schema or usage errors. Nothing a user can type or put in a schema file produces a traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Sequence, TextIO
 
 from .diagnostics import DiagnosticBag
 from .emit import GeneratedFile, emit_domain
+from .evolution import command as diff_command
 from .loader import load_domain
 from .output import check_files, write_files
 
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("schema_dirs", nargs="+", metavar="SCHEMA_DIR", type=Path)
         if name != "lint":
             cmd.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory (e.g. generated)")
+    diff_command.add_parser(sub)
     return parser
 
 
@@ -69,6 +71,8 @@ def compile_domains(
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "diff":
+            return diff_command.run(args)
         # `lint` only checks: rendering and formatting the output would be wasted time.
         compiled = compile_domains(args.schema_dirs, emit=args.command != "lint")
         if compiled is None:

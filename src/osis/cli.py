@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT", help="TCP address (default 127.0.0.1:8080)")
     where.add_argument("--socket", metavar="PATH", help="listen on a unix socket (created with mode 0600) instead")
     serve.add_argument("--log-format", choices=("json", "text"), default="json", help="log lines as JSON (default) or text")
+    serve.add_argument(
+        "--allow-breaking-schema",
+        action="store_true",
+        help="start even if the schema breaks data the store holds (a field removed, a type changed, ...);"
+        " without it such a start is refused with the list of changes (docs/evolution.md)",
+    )
 
     demo = sub.add_parser(
         "demo-data",
@@ -67,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from osis.server import run
 
         try:
-            run(args.store, listen)
+            run(args.store, listen, args.allow_breaking_schema)
         except (StoreError, ServeError) as err:
             return _fail(str(err))
         except KeyboardInterrupt:

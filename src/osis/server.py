@@ -42,13 +42,19 @@ def parse_listen(text: str) -> Listen:
     return Listen(host, int(port))
 
 
-def open_store(url: str) -> Engine:
-    """Open the engine and create or upgrade the ai domain's collections."""
-    from osis.binding import bind_package
+def open_store(url: str, allow_breaking_schema: bool = False) -> Engine:
+    """Open the engine and create or upgrade the ai domain's collections.
 
+    A schema that breaks the data the store holds is refused (`osis.evolution`) unless
+    `allow_breaking_schema` is given.
+    """
+    from osis.binding import bind_package
+    from osis.evolution import schema_record
+
+    binding = bind_package("osis_ai")
     engine = open_engine(url)
     try:
-        engine.open(bind_package("osis_ai").specs)
+        engine.open(binding.specs, schema_record(binding, allow_breaking_schema))
     except BaseException:
         engine.close()
         raise
@@ -94,9 +100,9 @@ def build_app(engine: Engine) -> OnePort:
     return OnePort(rpc, rest)
 
 
-def run(store: str, listen: Listen) -> None:
+def run(store: str, listen: Listen, allow_breaking_schema: bool = False) -> None:
     """Serve until SIGINT/SIGTERM; in-flight requests finish, then the store closes."""
-    engine = open_store(store)
+    engine = open_store(store, allow_breaking_schema)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the
     # handler it found installed. With this one, that ends in a normal exit (status 0)
     # through the `finally` below, so the store is closed cleanly, not killed.

@@ -26,4 +26,4 @@ def test_emitted_file_matches_snapshot(domain: str, file: str, snapshot: object)
 def test_every_package_file_is_covered() -> None:
     # Every kind of file a domain package has; a new kind must be added here deliberately.
     kinds = sorted(p.split("/", 1)[1] for d, p in CASES if d == "ai")
-    assert {"__init__.py", "models.py", "py.typed", "schema.json", "client.py", "server.py", "openrpc.json"} == set(kinds)
+    assert {"__init__.py", "models.py", "py.typed", "schema.json", "schema.ir.json", "client.py", "server.py", "openrpc.json"} == set(kinds)

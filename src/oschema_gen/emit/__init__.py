@@ -24,6 +24,7 @@ def header(domain: Domain, comment: str = "#") -> str:
 
 def emit_domain(domain: Domain) -> list[GeneratedFile]:
     """Every file of the domain's package, in a stable order."""
+    from ..evolution.snapshot import package_path, snapshot_of
     from . import json_schema, models, openrpc, package, rpc_modules
 
     base = domain.package
@@ -32,6 +33,8 @@ def emit_domain(domain: Domain) -> list[GeneratedFile]:
         GeneratedFile(f"{base}/models.py", models.models_module(domain)),
         GeneratedFile(f"{base}/py.typed", ""),
         GeneratedFile(f"{base}/schema.json", json_schema.schema_document(domain)),
+        # What the store records and compares at start-up (docs/evolution.md).
+        GeneratedFile(f"{base}/schema.ir.json", snapshot_of(domain, package_path(domain.name)).to_json()),
         GeneratedFile(f"{base}/openrpc.json", openrpc.openrpc_document(domain)),
         GeneratedFile(f"{base}/client.py", rpc_modules.client_module(domain)),
         GeneratedFile(f"{base}/server.py", rpc_modules.server_module(domain)),

@@ -28,6 +28,7 @@ from .errors import (
     UnknownCollection,
 )
 from .query import Aggregation, Cond, Day, Metric, Page, Query, fold_ascii
+from .schema import SchemaRecord
 from .sid import is_sid, key_to_sid, sid_to_key
 from .spec import CollectionSpec, FieldKind, IndexedField
 
@@ -50,6 +51,7 @@ __all__ = [
     "Page",
     "Query",
     "SchemaMismatch",
+    "SchemaRecord",
     "StoreClosed",
     "StoreError",
     "StoreLocked",

@@ -29,6 +29,7 @@ from .query import (
     resolve_aggregation,
     resolve_query,
 )
+from .schema import SchemaRecord
 from .sid import key_to_sid, parse_sid
 from .spec import CollectionSpec, validate_specs
 from .url import PostgresConfig, SqliteConfig, parse_url
@@ -51,16 +52,18 @@ class Engine(ABC):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def open(self, specs: Iterable[CollectionSpec]) -> None:
+    def open(self, specs: Iterable[CollectionSpec], schema: SchemaRecord | None = None) -> None:
         """Create missing tables and apply additive spec changes (see :mod:`osis.store.schema`).
 
-        May be called again with a new schema; collections not listed are left
-        untouched in the database but become unusable through this engine.
+        With ``schema``, the stored schema record is checked first and replaced by
+        ``schema.document`` in the same transaction.  May be called again with a new
+        schema; collections not listed are left untouched in the database but become
+        unusable through this engine.
         """
         self._check_open()
         by_name = validate_specs(list(specs))
         layouts = {name: Layout(spec) for name, spec in by_name.items()}
-        self._open(layouts)
+        self._open(layouts, schema)
         self._layouts = layouts
         self._resolve_cached.cache_clear()
 
@@ -281,7 +284,8 @@ class Engine(ABC):
     # ------------------------------------------------------------------ primitives
 
     @abstractmethod
-    def _open(self, layouts: dict[str, Layout]) -> None: ...
+    def _open(self, layouts: dict[str, Layout], schema: SchemaRecord | None) -> None:
+        """In one transaction: check ``schema`` against the stored record, apply the layouts, record ``schema``."""
 
     @abstractmethod
     def _close(self) -> None: ...

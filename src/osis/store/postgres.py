@@ -51,7 +51,7 @@ from .errors import (
 )
 from .layout import Layout
 from .query import Query, ResolvedAggregation, ResolvedQuery, resolve_query
-from .schema import Plan, backfill_row, plan_change
+from .schema import Plan, SchemaRecord, backfill_row, plan_change
 from .sid import key_to_sid
 from .spec import CollectionSpec
 from .sql import (
@@ -168,7 +168,7 @@ class PostgresEngine(Engine):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _open(self, layouts: dict[str, Layout]) -> None:
+    def _open(self, layouts: dict[str, Layout], record: SchemaRecord | None) -> None:
         schema = quote(self._schema)
         with self._conn("open") as conn, conn.transaction():
             # Serialise concurrent openers of the same schema (DDL races otherwise).
@@ -187,6 +187,9 @@ class PostgresEngine(Engine):
                 raise SchemaMismatch(
                     f"schema {self._schema!r} uses store format {row[0]}; this version reads up to {FORMAT_VERSION}"
                 )
+            if record is not None:
+                recorded = conn.execute(f"SELECT value FROM {self._meta('osis_meta')} WHERE key = 'schema'").fetchone()
+                record.check(None if recorded is None else recorded[0])
             stored = {
                 name: CollectionSpec.from_json(text)
                 for name, text in conn.execute(f"SELECT name, spec FROM {self._meta('osis_collections')}")
@@ -195,6 +198,12 @@ class PostgresEngine(Engine):
             opclass = self._trigram_opclass(conn) if any(l.search for l in layouts.values()) else ""
             for name, layout in layouts.items():
                 self._apply(conn, layout, stored.get(name), plans[name], opclass)
+            if record is not None:
+                conn.execute(
+                    f"INSERT INTO {self._meta('osis_meta')} VALUES ('schema', %s)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (record.document,),
+                )
             doc_types = {}
             for name, layout in layouts.items():
                 row = conn.execute(

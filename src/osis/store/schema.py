@@ -16,10 +16,18 @@ applied automatically:
 A field whose kind changes is refused with :class:`SchemaMismatch`: its column
 and every comparison on it would change meaning.  So is a backfill that meets a
 document whose value does not fit the new column's kind.
+
+These per-collection specs only know the columns.  A store opened for a generated
+package also gets a :class:`SchemaRecord`: the package's whole schema (its evolution
+snapshot, see docs/evolution.md).  The engine keeps the one it last opened with and,
+in the same transaction that applies the layout changes, lets the record judge the
+stored one first; a refusal there (a breaking change to stored data) leaves the
+database untouched, exactly like a refused layout change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +47,19 @@ class Plan:
     drop_columns: tuple[Column, ...] = ()
     search_changed: bool = False
     spec_changed: bool = False
+
+
+@dataclass(frozen=True)
+class SchemaRecord:
+    """The schema a store is opened with, as the store records it.
+
+    ``document`` is opaque to the engines: they keep the last one opened with (key
+    ``schema`` of ``osis_meta``) and call ``check`` with it (None when none is recorded
+    yet) before changing anything; ``check`` raises :class:`SchemaMismatch` to refuse.
+    """
+
+    document: str
+    check: Callable[[str | None], None]
 
 
 def plan_change(old: CollectionSpec | None, new: CollectionSpec) -> Plan:

@@ -49,7 +49,7 @@ from .errors import (
 )
 from .layout import Layout
 from .query import ResolvedAggregation, ResolvedQuery
-from .schema import Plan, backfill_row, plan_change
+from .schema import Plan, SchemaRecord, backfill_row, plan_change
 from .sid import key_to_sid
 from .spec import CollectionSpec
 from .sql import (
@@ -366,7 +366,7 @@ class SqliteEngine(Engine):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _open(self, layouts: dict[str, Layout]) -> None:
+    def _open(self, layouts: dict[str, Layout], schema: SchemaRecord | None) -> None:
         self._indexer.stop()
         with self._write_tx() as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS osis_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -381,6 +381,9 @@ class SqliteEngine(Engine):
                 raise SchemaMismatch(
                     f"{self._config.path!r} uses store format {row[0]}; this version reads up to {FORMAT_VERSION}"
                 )
+            if schema is not None:
+                recorded = conn.execute("SELECT value FROM osis_meta WHERE key = 'schema'").fetchone()
+                schema.check(None if recorded is None else recorded[0])
             stored = {
                 name: CollectionSpec.from_json(text)
                 for name, text in conn.execute("SELECT name, spec FROM osis_collections")
@@ -389,6 +392,11 @@ class SqliteEngine(Engine):
             plans = {name: plan_change(stored.get(name), layout.spec) for name, layout in layouts.items()}
             for name, layout in layouts.items():
                 self._apply(conn, layout, plans[name])
+            if schema is not None:
+                conn.execute(
+                    "INSERT INTO osis_meta VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (schema.document,),
+                )
         self._statements = {name: _Statements.build(layout) for name, layout in layouts.items()}
         self._sql_memo.clear()
         self._walk_memo.clear()
