@@ -62,6 +62,7 @@ CODES: dict[str, Code] = _codes(
     Code("OS117", E, "reserved type name"),
     Code("OS118", E, "duplicate annotation"),
     Code("OS119", E, "more than one owner field"),
+    Code("OS120", E, "cycle of required fields"),
     # Warnings.
     Code("OS201", W, "unknown annotation"),
     Code("OS202", W, "[rootobject] on an enum"),

@@ -170,7 +170,47 @@ class _Lowering:
         domain.filters = [filter_struct(s, self.bag) for s in domain.structs if s.root]
         domain.services = self.services([d for f in self.files for d in f.decls if isinstance(d, ServiceSyntax)])
         self.check_rpc_names(domain)
+        self.check_buildable(domain)
         return domain
+
+    def check_buildable(self, domain: Domain) -> None:
+        """Refuse cycles of required struct fields: no finite object could ever fill them.
+
+        `A = { me: A }` needs an `A` to build an `A`. A cycle is fine as soon as one
+        field on it is optional or a container (an empty list ends the chain).
+        """
+        structs = {s.name: s for s in domain.structs}
+
+        def required_refs(struct: Struct) -> list[Field]:
+            return [
+                f for f in struct.fields
+                if f.type.kind == "struct" and f.required and f.type.target in structs
+            ]
+
+        done: set[str] = set()  # structs whose every chain was walked
+        path: list[str] = []  # the chain of structs being walked, by name
+
+        def walk(struct: Struct) -> None:
+            path.append(struct.name)
+            for f in required_refs(struct):
+                target = f.type.target or ""
+                if target in path:
+                    cycle = " -> ".join([*path[path.index(target):], target])
+                    self.bag.add(
+                        "OS120",
+                        f"field '{f.name}' of '{struct.name}' closes a cycle of required fields ({cycle}); "
+                        "no object of these types can be built: make a field on the cycle optional or a list",
+                        f.location,
+                        len(f.name),
+                    )
+                elif target not in done:
+                    walk(structs[target])
+            path.pop()
+            done.add(struct.name)
+
+        for start in domain.structs:
+            if start.name not in done:
+                walk(start)
 
     def check_rpc_names(self, domain: Domain) -> None:
         """Client attributes and service-class methods share one namespace each; keep them apart."""

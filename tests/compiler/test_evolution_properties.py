@@ -74,9 +74,13 @@ def _marks(type_name: str, enums: list[str]) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def fields(draw: st.DrawFn, enums: list[str], structs: list[str], prefix: str) -> FieldDecl:
+def fields(draw: st.DrawFn, enums: list[str], structs: list[str], prefix: str, earlier: int | None = None) -> FieldDecl:
+    """A field; a required one names only the first `earlier` structs, so required fields never cycle (OS120)."""
     type_name = draw(_type(enums, structs))
-    return FieldDecl(f"{prefix}_{draw(NAMES)}", type_name, draw(st.booleans()), draw(_marks(type_name, enums)))
+    optional = draw(st.booleans())
+    if earlier is not None and type_name in structs[earlier:]:
+        optional = True
+    return FieldDecl(f"{prefix}_{draw(NAMES)}", type_name, optional, draw(_marks(type_name, enums)))
 
 
 @st.composite
@@ -85,8 +89,8 @@ def schemas(draw: st.DrawFn) -> SchemaDecl:
     enums = {n: tuple(dict.fromkeys(draw(st.lists(NAMES, min_size=1, max_size=4)))) for n in enum_names}
     struct_names = [f"Thing{i}" for i in range(draw(st.integers(1, 4)))]
     structs = []
-    for name in struct_names:
-        decls = draw(st.lists(fields(enum_names, struct_names, "f"), min_size=1, max_size=5, unique_by=lambda f: f.name))
+    for i, name in enumerate(struct_names):
+        decls = draw(st.lists(fields(enum_names, struct_names, "f", i), min_size=1, max_size=5, unique_by=lambda f: f.name))
         doc = draw(st.sampled_from(["", "A thing.", "Another thing."]))
         structs.append(StructDecl(name, draw(st.booleans()), doc, tuple(decls)))
     return SchemaDecl(enums, tuple(structs))
