@@ -93,25 +93,32 @@ def test_sigkill_during_ingest_loses_no_acknowledged_write(tmp_path: Path) -> No
 def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
     srv = serve(f"sqlite:///{tmp_path}/osis.db", tmp_path)
     results: list[int] = []
+    size = 1000
 
     def batch_write() -> None:
         with AiClient(str(srv.url), timeout=30) as client:
             batch = client.batch()
-            pending = [client.agent_audit_entry.batch_new(batch, _entry(i)) for i in range(1000)]
+            pending = [client.agent_audit_entry.batch_new(batch, _entry(i)) for i in range(size)]
             batch.send()
             results.append(sum(1 for p in pending if p.result().sid))
 
     writer = threading.Thread(target=batch_write)
-    writer.start()
-    time.sleep(0.2)  # the batch of 1000 inserts is being served now
+    with AiClient(str(srv.url), timeout=30) as watcher:
+        writer.start()
+        # Signal only once the batch is seen half-done, so the request is surely in flight.
+        deadline = time.monotonic() + 30
+        while not 0 < (stored := watcher.agent_audit_entry.count()) < size:
+            assert stored < size, "the batch finished before it was seen in flight; make it larger"
+            assert time.monotonic() < deadline, "the batch never started"
+            time.sleep(0.002)
     assert srv.stop(signal.SIGTERM) == 0
     writer.join(30)
     # The in-flight request completed and was answered before the server exited.
-    assert results == [1000]
+    assert results == [size]
     srv2 = serve(f"sqlite:///{tmp_path}/osis.db", tmp_path)
     try:
         with AiClient(str(srv2.url)) as client:
-            assert len(client.agent_audit_entry.list()) == 1000
+            assert client.agent_audit_entry.count() == size
     finally:
         srv2.stop()
 
