@@ -143,13 +143,17 @@ def run(store: str, listen: Listen, *, auth: bool = False, insecure: bool = Fals
     from osis.auth.tokens import TokenStore
 
     engine = open_store(store)
+    try:
+        auth = auth or TokenStore(engine).any_issued()
+        check_exposure(listen, auth=auth, insecure=insecure)
+    except BaseException:
+        engine.close()
+        raise
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the
     # handler it found installed. With this one, that ends in a normal exit (status 0)
     # through the `finally` below, so the store is closed cleanly, not killed.
     previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        auth = auth or TokenStore(engine).any_issued()
-        check_exposure(listen, auth=auth, insecure=insecure)
         app = build_app(engine, auth=auth)
         log.info("store open", extra={"store": redact(store), "auth": auth})
         serve(app, host=listen.host, port=listen.port, socket=listen.socket, log_level="info", own_logging=False)
