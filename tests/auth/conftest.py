@@ -18,6 +18,7 @@ import uvicorn
 from osis_ai import models as m
 from osis_ai.client import AiClient
 
+from osis.auth.principal import Kind
 from osis.auth.tokens import TokenStore, now_text
 from osis.server import build_app, open_store
 from osis.store.engine import Engine
@@ -47,7 +48,7 @@ class Live:
         return httpx.Client(base_url=self.url, headers=headers)
 
     def issue(self, who: str) -> str:
-        kind = "admin" if who == "admin" else "user"
+        kind: Kind = "admin" if who == "admin" else "user"
         token, info = TokenStore(self.engine).create(kind, None if kind == "admin" else who, now=now_text())
         self.tokens[who], self.token_ids[who] = token, info.id
         return token

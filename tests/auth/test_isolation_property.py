@@ -6,6 +6,7 @@ users now and then. Both engines, over HTTP."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from osis.store.sid import sid_to_key
 from .conftest import USERS, Live
 
 ROOTS = ("agent_memory", "agent_audit_entry")
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 users = st.sampled_from(USERS)
 claimed = st.sampled_from((*USERS, "u4"))  # the user an object names; u4 has no token
 texts = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
@@ -29,9 +31,9 @@ texts = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_siz
 def _draft(root: str, owner: str, text: str) -> Any:
     if root == "agent_memory":
         return m.AgentMemory(user_sid=owner, category=m.MemoryCategory.FACT, key="k", value=text, confidence=0.5,
-                             access_count=0, created_at=0, updated_at=0)
+                             access_count=0, created_at=NOW, updated_at=NOW)
     return m.AgentAuditEntry(tool_name="t", arguments=text, result_preview="", success=True, duration_ms=1,
-                             user_sid=owner, created_at=0)
+                             user_sid=owner, created_at=NOW)
 
 
 Ref = tuple[str, str]  # (root, sid)
@@ -139,6 +141,7 @@ def isolation_machine(live: Live) -> type[RuleBasedStateMachine]:
             found = crud.find(None, limit=1000)
             assert sorted((o.sid for o in found), key=sid_to_key) == mine
             assert all(o == self.model[root, o.sid].obj for o in found)
+            result: m.MemorySearchOutput | m.AuditSearchOutput
             if root == "agent_memory":
                 result = clients[who].memory_search(m.MemorySearchInput(user_sid=named, limit=1000))
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from tests.conftest import ROOT
 from tests.servers import free_port, start_server
 
 from .test_tokens import osis
+
+NOW = datetime(2026, 1, 2, tzinfo=timezone.utc)
 
 
 def _serve_argv(store: str, listen: str, *extra: str) -> list[str]:
@@ -90,7 +93,7 @@ def test_tokens_made_and_revoked_with_the_cli_on_a_running_server(store_url: str
         with AiClient(server.url, token=token) as ada:
             memory = ada.agent_memory.new(m.AgentMemory(
                 user_sid="someone_else", category=m.MemoryCategory.FACT, key="city", value="Ghent",
-                confidence=0.9, access_count=0, created_at=0, updated_at=0))
+                confidence=0.9, access_count=0, created_at=NOW, updated_at=NOW))
             assert memory.user_sid == "ada"
             token_id = osis("token", "list", "--store", store_url).stdout.splitlines()[1].split()[0]
             assert osis("token", "revoke", token_id, "--store", store_url).returncode == 0

@@ -231,8 +231,9 @@ def _decode_body(status: int, body: bytes, target: str) -> Any:
             raise TransportError(f"HTTP {status} with a non-JSON body", target=target) from None
         raise TransportError("response body is not valid JSON", target=target, cause=exc) from None
     if status != 200 and not (isinstance(payload, dict) and payload.get("error") is not None):
-        # Our server only answers 200 (or 413 with a JSON-RPC error); anything
-        # else comes from something in between, such as a proxy.
+        # Our server only answers 200, or 413 / 401 / 503 with a JSON-RPC error
+        # (body too large; auth on and no valid token; the store unreachable while
+        # checking it); anything else comes from something in between, such as a proxy.
         raise TransportError(f"unexpected HTTP status {status}", target=target)
     if payload is None:
         raise TransportError("empty response body", target=target)
