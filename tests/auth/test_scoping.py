@@ -170,3 +170,19 @@ def test_batches_run_as_the_token_holder(live: Live, data: Data) -> None:
     with pytest.raises(RpcError):
         theirs.result()
     assert mine.result() == own
+
+
+def test_an_owner_field_must_be_indexed() -> None:
+    from dataclasses import replace
+
+    from osis_ai.server import AiService
+
+    from osis.binding import DomainBinding
+    from osis.service.crud import crud_service
+
+    binding = bind_package("osis_ai")
+    memory = binding.roots["agent_memory"]
+    unindexed = replace(memory, spec=replace(memory.spec, indexed=tuple(
+        f for f in memory.spec.indexed if f.name != "user_sid"), compound=()))
+    with pytest.raises(ValueError, match="AgentMemory: the @owner field 'user_sid' must also be @index"):
+        crud_service(AiService, DomainBinding("osis_ai", {"agent_memory": unindexed}))
