@@ -144,7 +144,10 @@ def run(store: str, listen: Listen, *, auth: bool = False, insecure: bool = Fals
 
     engine = open_store(store)
     try:
-        auth = auth or TokenStore(engine).any_issued()
+        issued = TokenStore(engine).any_issued()
+        if auth and not issued:
+            log.warning("auth is on but this store has issued no token yet: create one with `osis token create`")
+        auth = auth or issued
         check_exposure(listen, auth=auth, insecure=insecure)
     except BaseException:
         engine.close()

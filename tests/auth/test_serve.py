@@ -64,6 +64,7 @@ def test_a_network_address_with_auth_is_served(tmp_path: Path, how: str) -> None
                           url=f"http://127.0.0.1:{port}")
     try:
         assert "WITHOUT AUTH" not in server.log_text()
+        assert ("has issued no token yet" in server.log_text()) == (how == "--auth")
         with AiClient(server.url) as anonymous:
             with pytest.raises(Unauthorized):
                 anonymous.agent_memory.list()

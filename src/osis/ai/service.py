@@ -174,9 +174,9 @@ class AiStoreService(_Base):  # type: ignore[misc, valid-type]
 
     async def memory_touch(self, input: m.MemoryTouchInput) -> m.AgentMemory:
         now = format_otime(utc_now())
-        owner = scoped_owner()
         doc = None
-        if owner is None or await self.agent_memory_exists(input.sid):
+        # A user may touch only its own memories; another's is "not found", like a missing one.
+        if scoped_owner() is None or await self.agent_memory_exists(input.sid):
             doc = await self.run(self.engine.increment, MEMORY, input.sid, "access_count", 1,
                                  set_fields={"updated_at": now})
         if doc is None:
