@@ -27,6 +27,7 @@ API_CALLS = [
     ("PUT", "/api/memories/0001"), ("DELETE", "/api/memories/0001"), ("GET", "/api/nowhere"),
 ]
 OPEN = ["/health", "/openrpc.json", "/.well-known/heroservice.json", "/openapi.json", "/docs", "/",
+        "/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css",
         "/static/dashboard.js", "/static/charts.js", "/static/dashboard.css"]
 BAD_HEADERS = [
     {}, {"Authorization": "Bearer"}, {"Authorization": "Bearer osis_nope"}, {"Authorization": "Basic dTE6cHc="},
@@ -183,3 +184,10 @@ def test_bearer_header_parsing() -> None:
     assert bearer(scope((b"x-other", b"Bearer abc"))) is None
     with pytest.raises(ValueError, match="ttl"):
         Authenticator(TokenStore(None), ttl=-1)  # type: ignore[arg-type]
+
+
+def test_the_api_reference_declares_the_optional_bearer_token(live: Live) -> None:
+    with live.http() as http:
+        document = http.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert document["security"] == [{"bearer": []}, {}]

@@ -3,9 +3,10 @@
 Auth is in force when the server was started with `--auth` or when the store has ever
 issued a token (checked again every `ttl` seconds, so a token created while the server
 runs switches auth on). Then every request needs `Authorization: Bearer <token>`,
-except the paths in :data:`OPEN_PATHS` and under `/static/`, which serve no stored data:
-the health check, the service and API descriptions and the dashboard's page and assets
-(the page asks for a token and sends it with its API calls).
+except the paths in :data:`OPEN_PATHS` and under :data:`OPEN_PREFIXES`, which serve no
+stored data: the health check, the service and API descriptions, the API reference page
+and the dashboard's page, with their assets (the dashboard asks for a token and sends it
+with its API calls; the reference page has an "Authorize" button).
 
 Without a valid token the answer is 401 with `WWW-Authenticate: Bearer`: on `/rpc` its
 body is a JSON-RPC error object (code -32004, UNAUTHORIZED, id null), so generated
@@ -37,7 +38,7 @@ log = logging.getLogger("osis.auth")
 OPEN_PATHS: Final = frozenset(
     {"/health", "/.well-known/heroservice.json", "/openrpc.json", "/openapi.json", "/docs", "/"}
 )
-OPEN_PREFIXES: Final = ("/static/",)
+OPEN_PREFIXES: Final = ("/static/", "/docs/assets/")
 DEFAULT_TTL: Final = 1.0
 #: Valid tokens remembered at most; beyond that the cache starts afresh.
 _CACHE_SIZE: Final = 4096
