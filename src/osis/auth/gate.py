@@ -102,18 +102,20 @@ class AuthGate:
         self.authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Only HTTP carries API calls: lifespan events pass, and both apps refuse websockets.
         if scope["type"] != "http" or _is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
+        token = bearer(scope)
         try:
-            if not await self.authenticator.required():
-                await self.app(scope, receive, send)
-                return
-            token = bearer(scope)
-            principal = None if token is None else await self.authenticator.principal(token)
+            required = await self.authenticator.required()
+            principal = None if token is None or not required else await self.authenticator.principal(token)
         except StoreError as err:
             log.error("cannot check a token: %s", err)
             await _answer(send, scope["path"], 503, "the store is unavailable; retry later", unauthorized=False)
+            return
+        if not required:
+            await self.app(scope, receive, send)
             return
         if principal is None:
             why = "missing bearer token" if token is None else "invalid or revoked token"
