@@ -59,7 +59,8 @@ class AiClient(SyncClient):
     """Blocking client of the `ai` domain.
 
     Give exactly one of `url`, `socket` (a unix socket path) or `transport` (e.g. an
-    in-process transport over a dispatcher).
+    in-process transport over a dispatcher); `token` is the bearer token sent to a
+    server with auth.
     """
 
     def __init__(
@@ -69,8 +70,9 @@ class AiClient(SyncClient):
         socket: str | None = None,
         transport: SyncTransport | None = None,
         timeout: float = 30.0,
+        token: str | None = None,
     ) -> None:
-        super().__init__(url, socket=socket, transport=transport, timeout=timeout)
+        super().__init__(url, socket=socket, transport=transport, timeout=timeout, token=token)
         self.agent_audit_entry: SyncCrud[AgentAuditEntry, AgentAuditEntryFilter] = SyncCrud(
             self, "agent_audit_entry", AgentAuditEntry, AgentAuditEntryFilter
         )
@@ -120,7 +122,8 @@ class AsyncAiClient(AsyncClient):
     """asyncio client of the `ai` domain.
 
     Give exactly one of `url`, `socket` (a unix socket path) or `transport` (e.g. an
-    in-process transport over a dispatcher).
+    in-process transport over a dispatcher); `token` is the bearer token sent to a
+    server with auth.
     """
 
     def __init__(
@@ -130,8 +133,9 @@ class AsyncAiClient(AsyncClient):
         socket: str | None = None,
         transport: AsyncTransport | None = None,
         timeout: float = 30.0,
+        token: str | None = None,
     ) -> None:
-        super().__init__(url, socket=socket, transport=transport, timeout=timeout)
+        super().__init__(url, socket=socket, transport=transport, timeout=timeout, token=token)
         self.agent_audit_entry: AsyncCrud[AgentAuditEntry, AgentAuditEntryFilter] = AsyncCrud(
             self, "agent_audit_entry", AgentAuditEntry, AgentAuditEntryFilter
         )

@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
         help="start even if the schema breaks data the store holds (a field removed, a type changed, ...);"
         " without it such a start is refused with the list of changes (docs/evolution.md)",
     )
+    serve.add_argument("--auth", action="store_true",
+                       help="demand a bearer token on every API call even if the store has issued none yet")
+    serve.add_argument("--insecure", action="store_true",
+                       help="allow a non-loopback --listen address without auth (anyone reaching it sees everything)")
 
     demo = sub.add_parser(
         "demo-data",
@@ -47,9 +51,11 @@ def _parser() -> argparse.ArgumentParser:
                       help=f"store URL, as for serve (default: $OSIS_STORE or {DEFAULT_STORE})")
     demo.add_argument("--days", type=int, default=30, help="UTC days of activity, ending today (default 30)")
     demo.add_argument("--seed", type=int, default=1, help="random seed: the same seed and day give the same data")
+    from osis.auth import command as token
     from osis.migrate import command as migrate
 
     migrate.add_parser(sub, DEFAULT_STORE)
+    token.add_parser(sub, DEFAULT_STORE)
     return parser
 
 
@@ -70,11 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as err:
             return _fail(str(err))
         logs.configure(args.log_format)
-        from osis.server import run
+        from osis.server import ExposureError, run
 
         try:
-            run(args.store, listen, args.allow_breaking_schema)
-        except (StoreError, ServeError) as err:
+            run(args.store, listen, auth=args.auth, insecure=args.insecure,
+                allow_breaking_schema=args.allow_breaking_schema)
+        except (StoreError, ServeError, ExposureError) as err:
             return _fail(str(err))
         except KeyboardInterrupt:
             return EXIT_OK
@@ -85,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from osis.migrate import command as migrate
 
         return migrate.run(args)
+    if args.command == "token":
+        from osis.auth import command as token
+
+        return token.run(args)
     return _fail(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first
 
 

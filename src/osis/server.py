@@ -3,13 +3,18 @@
 One port serves two apps: the JSON-RPC API (`POST /rpc`, `/health`, `/openrpc.json`,
 `/.well-known/heroservice.json`, exactly as `osis.rpc.app` serves them) and the REST API
 with its dashboard (`/`, `/api/...`, `/docs`), which reaches the same service through the
-generated async client on an in-process transport.
+generated async client on an in-process transport. In front of both sits the auth gate
+(`osis.auth.gate`): the caller's principal, set there, reaches the service through that
+in-process transport in a context variable.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
+import socket
+import sys
 from dataclasses import dataclass
 from typing import Final
 
@@ -43,18 +48,19 @@ def parse_listen(text: str) -> Listen:
 
 
 def open_store(url: str, allow_breaking_schema: bool = False) -> Engine:
-    """Open the engine and create or upgrade the ai domain's collections.
+    """Open the engine and create or upgrade the ai domain's collections and the tokens'.
 
     A schema that breaks the data the store holds is refused (`osis.evolution`) unless
     `allow_breaking_schema` is given.
     """
+    from osis.auth.tokens import TokenStore
     from osis.binding import bind_package
     from osis.evolution import schema_record
 
     binding = bind_package("osis_ai")
     engine = open_engine(url)
     try:
-        engine.open(binding.specs, schema_record(binding, allow_breaking_schema))
+        engine.open(TokenStore.specs_with_tokens(binding.specs), schema_record(binding, allow_breaking_schema))
     except BaseException:
         engine.close()
         raise
@@ -85,31 +91,81 @@ class OnePort:
             await self.rest(scope, receive, send)
 
 
-def build_app(engine: Engine) -> OnePort:
-    """JSON-RPC, REST and dashboard of the ai domain on one store engine."""
+def build_app(engine: Engine, *, auth: bool = False, token_ttl: float | None = None) -> ASGIApp:
+    """JSON-RPC, REST and dashboard of the ai domain on one store engine, behind the auth gate.
+
+    The gate demands tokens when `auth` is true or the store has issued any; `token_ttl`
+    is how long a checked token is trusted (see `osis.auth.gate`).
+    """
     from osis_ai.client import AsyncAiClient
     from osis_ai.server import AiDispatcher, openrpc_document
 
     from osis.ai.service import AiStoreService
+    from osis.auth.gate import DEFAULT_TTL, AuthGate, Authenticator
+    from osis.auth.tokens import TokenStore
     from osis.rest import create_rest_app
     from osis.rpc.transport import AsyncInProcessTransport
 
     dispatcher = AiDispatcher(AiStoreService(engine))
     rpc = create_app(dispatcher, service_name="osis_ai", openrpc=openrpc_document())
     rest = create_rest_app(lambda: AsyncAiClient(transport=AsyncInProcessTransport(dispatcher)))
-    return OnePort(rpc, rest)
+    ttl = DEFAULT_TTL if token_ttl is None else token_ttl
+    return AuthGate(OnePort(rpc, rest), Authenticator(TokenStore(engine), required=auth, ttl=ttl))
 
 
-def run(store: str, listen: Listen, allow_breaking_schema: bool = False) -> None:
+class ExposureError(Exception):
+    """Serving on a network address without auth, and without `--insecure`."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address `host` stands for is a loopback address."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return False  # binding will fail with its own clear message
+    return bool(infos) and all(ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos)
+
+
+def check_exposure(listen: Listen, *, auth: bool, insecure: bool) -> None:
+    """Refuse a non-loopback TCP address without auth unless `insecure`; warn when it is allowed."""
+    if listen.socket is not None or auth or is_loopback(listen.host):
+        return
+    if not insecure:
+        raise ExposureError(
+            f"refusing to serve {listen} without auth: create a token (osis token create --admin) or pass "
+            "--auth, or pass --insecure to let anyone who can reach the address read and change everything"
+        )
+    message = f"serving {listen} WITHOUT AUTH (--insecure): anyone who can reach it can read and change everything"
+    print(f"osis: warning: {message}", file=sys.stderr)
+    log.warning(message)
+
+
+def run(store: str, listen: Listen, *, auth: bool = False, insecure: bool = False,
+        allow_breaking_schema: bool = False) -> None:
     """Serve until SIGINT/SIGTERM; in-flight requests finish, then the store closes."""
+    from osis.auth.tokens import TokenStore
+
     engine = open_store(store, allow_breaking_schema)
+    try:
+        issued = TokenStore(engine).any_issued()
+        if auth and not issued:
+            log.warning("auth is on but this store has issued no token yet: create one with `osis token create`")
+        auth = auth or issued
+        check_exposure(listen, auth=auth, insecure=insecure)
+    except BaseException:
+        engine.close()
+        raise
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the
     # handler it found installed. With this one, that ends in a normal exit (status 0)
     # through the `finally` below, so the store is closed cleanly, not killed.
     previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        app = build_app(engine)
-        log.info("store open", extra={"store": redact(store)})
+        app = build_app(engine, auth=auth)
+        log.info("store open", extra={"store": redact(store), "auth": auth})
         serve(app, host=listen.host, port=listen.port, socket=listen.socket, log_level="info", own_logging=False)
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -4,6 +4,9 @@ CRUD of every root object comes from `osis.service.crud`; this module adds the
 hero_agent queries of `schemas/ai/90_rpc.oschema`. Every query is a handful of SQL
 statements whatever the data size: filters and ordering use indexed columns, substring
 search the engine's search index, breakdowns the engine's grouped aggregation.
+
+Every query is scoped like CRUD (see `osis.service.crud`): for a user token, its own
+user's records only, whatever `user_sid` the input names.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from osis_ai import models as m
 from osis_ai.server import AiService
 
+from osis.auth.principal import scoped_owner
 from osis.binding import DomainBinding, bind_package
 from osis.rpc.errors import InvalidParams, NotFound
 from osis.scalars import format_otime
@@ -62,6 +66,15 @@ def _eq(**values: Any) -> list[Cond]:
     return [Cond(field, "eq", value) for field, value in values.items() if value is not None]
 
 
+OWNER = "user_sid"
+
+
+def _own() -> list[Cond]:
+    """The caller's scope: every ai root object is owned through its `user_sid` (checked below)."""
+    owner = scoped_owner()
+    return [] if owner is None else [Cond(OWNER, "eq", owner)]
+
+
 def _since(days: int | None) -> list[Cond]:
     if days is None:
         return []
@@ -73,6 +86,8 @@ def _int(row: dict[str, Any], key: str) -> int:
 
 
 AI_BINDING = bind_package("osis_ai")
+if any(root.spec.owner != OWNER for root in AI_BINDING.roots.values()):  # pragma: no cover - a schema change
+    raise RuntimeError(f"every ai root object must have {OWNER!r} as its @owner field: the queries below scope by it")
 _Base: type[AiService] = crud_service(AiService, AI_BINDING)
 
 
@@ -85,7 +100,7 @@ class AiStoreService(_Base):  # type: ignore[misc, valid-type]
     # -- audit ---------------------------------------------------------------------------
     async def audit_search(self, input: m.AuditSearchInput) -> m.AuditSearchOutput:
         limit, offset = _page(input.limit, input.offset)
-        filters = _eq(tool_name=input.tool_name, user_sid=input.user_sid, success=input.success)
+        filters = _eq(tool_name=input.tool_name, user_sid=input.user_sid, success=input.success) + _own()
         if input.since is not None:
             filters.append(Cond("created_at", "gte", format_otime(input.since)))
         if input.until is not None:
@@ -103,7 +118,7 @@ class AiStoreService(_Base):  # type: ignore[misc, valid-type]
     async def usage_summary(self, input: m.UsageSummaryInput) -> m.UsageSummaryOutput:
         days = _days(input.days, DEFAULT_USAGE_DAYS)
         assert days is not None
-        filters = _eq(user_sid=input.user_sid, model=input.model) + _since(days)
+        filters = _eq(user_sid=input.user_sid, model=input.model) + _since(days) + _own()
         day = Day("created_at")
 
         def run() -> dict[str, list[dict[str, Any]]]:
@@ -144,7 +159,7 @@ class AiStoreService(_Base):  # type: ignore[misc, valid-type]
         limit, offset = _page(input.limit, input.offset)
         order = input.order_by or m.MemoryOrder.CONFIDENCE
         query = Query(
-            filters=_eq(user_sid=input.user_sid, category=input.category, key=input.key),
+            filters=_eq(user_sid=input.user_sid, category=input.category, key=input.key) + _own(),
             order_by=order.value,
             descending=True if input.descending is None else input.descending,
             limit=limit,
@@ -159,8 +174,11 @@ class AiStoreService(_Base):  # type: ignore[misc, valid-type]
 
     async def memory_touch(self, input: m.MemoryTouchInput) -> m.AgentMemory:
         now = format_otime(utc_now())
-        doc = await self.run(self.engine.increment, MEMORY, input.sid, "access_count", 1,
-                             set_fields={"updated_at": now})
+        doc = None
+        # A user may touch only its own memories; another's is "not found", like a missing one.
+        if scoped_owner() is None or await self.agent_memory_exists(input.sid):
+            doc = await self.run(self.engine.increment, MEMORY, input.sid, "access_count", 1,
+                                 set_fields={"updated_at": now})
         if doc is None:
             raise NotFound(f"AgentMemory {input.sid!r} not found", data={"type": "AgentMemory", "sid": input.sid})
         return m.AgentMemory.model_validate(doc)
@@ -168,15 +186,16 @@ class AiStoreService(_Base):  # type: ignore[misc, valid-type]
     # -- dashboard -----------------------------------------------------------------------
     async def stats(self, input: m.StatsInput) -> m.StatsOutput:
         days = _days(input.days, None)
-        scope = _eq(user_sid=input.user_sid) + _since(days)
+        scope = _eq(user_sid=input.user_sid) + _since(days) + _own()
         today = [Cond("created_at", "gte", format_otime(day_start(window_days(1)[0])))]
         day = Day("created_at")
         count, duration = Metric("count", None, "count"), Metric("avg", "duration_ms", "avg_duration_ms")
         tokens = Metric("sum", "total_tokens", "total_tokens")
+        own = _own()
 
         def run() -> dict[str, Any]:
             agg, eng = self.engine.aggregate, self.engine
-            owned = _eq(user_sid=input.user_sid)
+            owned = _eq(user_sid=input.user_sid) + own
             return {
                 "by_tool": agg(AUDIT, Aggregation(group_by=["tool_name", "success"], metrics=[count, duration],
                                                   filters=scope)),
@@ -245,7 +264,7 @@ class AiStoreService(_Base):  # type: ignore[misc, valid-type]
     # -- conversations -------------------------------------------------------------------
     async def conversation_list(self, input: m.ConversationListInput) -> m.ConversationListOutput:
         limit, offset = _page(input.limit, input.offset)
-        query = Query(filters=_eq(user_sid=input.user_sid), order_by="updated_at", descending=True,
+        query = Query(filters=_eq(user_sid=input.user_sid) + _own(), order_by="updated_at", descending=True,
                       limit=limit, offset=offset)
 
         def run() -> tuple[list[dict[str, Any]], int]:
@@ -256,7 +275,7 @@ class AiStoreService(_Base):  # type: ignore[misc, valid-type]
 
     async def message_history(self, input: m.MessageHistoryInput) -> m.MessageHistoryOutput:
         limit, offset = _page(input.limit, input.offset)
-        query = Query(filters=_eq(conversation_sid=input.conversation_sid), order_by="created_at",
+        query = Query(filters=_eq(conversation_sid=input.conversation_sid) + _own(), order_by="created_at",
                       limit=limit, offset=offset)
 
         def run() -> tuple[list[dict[str, Any]], int]:

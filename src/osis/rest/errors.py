@@ -66,6 +66,7 @@ class ErrorBody(BaseModel):
 
 # OpenAPI `responses` entries for the statuses every API route may answer with.
 COMMON_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    401: {"model": ErrorBody, "description": "Auth is on and the request has no valid `Authorization: Bearer` token."},
     422: {"model": ErrorBody, "description": "A parameter is invalid; `errors` names each one."},
     502: {"model": ErrorBody, "description": "OSIS failed or answered with something unreadable."},
     503: {"model": ErrorBody, "description": "OSIS or its store is unavailable; retry later."},

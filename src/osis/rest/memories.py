@@ -18,6 +18,7 @@ from osis_ai import models as m
 from osis_ai.client import AsyncAiClient
 from pydantic import BaseModel, ConfigDict, Field
 
+from osis.auth.principal import scoped_owner
 from osis.rpc.errors import Conflict, InvalidParams, NotFound
 from osis.scalars import OTime
 
@@ -69,6 +70,13 @@ class MemoryWrite(BaseModel):
 def _stored(body: MemoryWrite, *, sid: str, access_count: int, created_at: datetime) -> m.AgentMemory:
     fields = body.model_dump(exclude={"sid", "created_at", "updated_at", "access_count"})
     return m.AgentMemory(**fields, sid=sid, access_count=access_count, created_at=created_at, updated_at=utc_now())
+
+
+def _as_caller(body: MemoryWrite) -> MemoryWrite:
+    """The body with the caller's user when a user token calls: OSIS stamps that user on
+    the memory anyway, and the key check below must look at the memories it will clash with."""
+    owner = scoped_owner()
+    return body if owner is None else body.model_copy(update={"user_sid": owner})
 
 
 async def _ensure_key_free(osis: AsyncAiClient, body: MemoryWrite, sid: str | None) -> None:
@@ -123,6 +131,7 @@ async def list_memories(
 async def create_memory(osis: Osis, body: MemoryWrite) -> JSONResponse:
     """Store a new memory; the server assigns `sid`, `created_at` and `updated_at` and
     answers with the stored memory and its `Location`."""
+    body = _as_caller(body)
     await _ensure_key_free(osis, body, None)
     now = utc_now()
     draft = _stored(body, sid="", access_count=body.access_count or 0, created_at=now)
@@ -152,6 +161,7 @@ async def replace_memory(osis: Osis, sid: Sid, body: MemoryWrite) -> m.AgentMemo
     if body.sid is not None and body.sid != sid:
         raise InvalidParams(f"the body's sid {body.sid!r} does not match the path's {sid!r}",
                             data={"field": "sid", "in": "body"})
+    body = _as_caller(body)
     current = await _get(osis, sid)
     if (body.user_sid, body.key) != (current.user_sid, current.key):
         await _ensure_key_free(osis, body, sid)

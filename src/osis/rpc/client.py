@@ -75,6 +75,11 @@ def _pick_one(owner: str, url: str | None, socket: str | None, transport: object
         raise ValueError(f"{owner} needs exactly one of url=, socket= or transport={got}")
 
 
+def _no_token_with_transport(owner: str, token: str | None, transport: object | None) -> None:
+    if token is not None and transport is not None:
+        raise ValueError(f"{owner}: token= goes with url= or socket=; a ready transport carries its own credentials")
+
+
 def _validate(adapter: TypeAdapter[T] | None, raw: Any) -> T:
     if adapter is None:
         # Only reached through the ``result: None`` overloads, where T is None.
@@ -259,7 +264,8 @@ class SyncClient:
     Give exactly one of ``url`` (``http://host:port``), ``socket`` (unix socket
     path) or a ready ``transport`` (e.g. an
     :class:`~osis.rpc.transport.InProcessTransport`).  The client owns its
-    transport: :meth:`close` closes it, including one passed in.
+    transport: :meth:`close` closes it, including one passed in.  ``token``
+    is the bearer token sent with every request to a server with auth.
     """
 
     def __init__(
@@ -269,10 +275,12 @@ class SyncClient:
         socket: str | None = None,
         transport: SyncTransport | None = None,
         timeout: float = 30.0,
+        token: str | None = None,
     ) -> None:
         _pick_one(type(self).__name__, url, socket, transport)
+        _no_token_with_transport(type(self).__name__, token, transport)
         self._transport: SyncTransport = (
-            transport if transport is not None else HttpTransport(url, socket=socket, timeout=timeout)
+            transport if transport is not None else HttpTransport(url, socket=socket, timeout=timeout, token=token)
         )
 
     @property
@@ -317,10 +325,14 @@ class AsyncClient:
         socket: str | None = None,
         transport: AsyncTransport | None = None,
         timeout: float = 30.0,
+        token: str | None = None,
     ) -> None:
         _pick_one(type(self).__name__, url, socket, transport)
+        _no_token_with_transport(type(self).__name__, token, transport)
         self._transport: AsyncTransport = (
-            transport if transport is not None else AsyncHttpTransport(url, socket=socket, timeout=timeout)
+            transport
+            if transport is not None
+            else AsyncHttpTransport(url, socket=socket, timeout=timeout, token=token)
         )
 
     @property

@@ -231,8 +231,9 @@ def _decode_body(status: int, body: bytes, target: str) -> Any:
             raise TransportError(f"HTTP {status} with a non-JSON body", target=target) from None
         raise TransportError("response body is not valid JSON", target=target, cause=exc) from None
     if status != 200 and not (isinstance(payload, dict) and payload.get("error") is not None):
-        # Our server only answers 200 (or 413 with a JSON-RPC error); anything
-        # else comes from something in between, such as a proxy.
+        # Our server only answers 200, or 413 / 401 / 503 with a JSON-RPC error
+        # (body too large; auth on and no valid token; the store unreachable while
+        # checking it); anything else comes from something in between, such as a proxy.
         raise TransportError(f"unexpected HTTP status {status}", target=target)
     if payload is None:
         raise TransportError("empty response body", target=target)
@@ -313,7 +314,18 @@ class _Endpoint:
         return b"".join((self.prefix, str(len(body)).encode("ascii"), expect, b"\r\n\r\n"))
 
 
-def _endpoint(url: str | None, socket: str | None, owner: str) -> _Endpoint:
+def _authorization(token: str | None, owner: str) -> str:
+    """The `Authorization` header line for a bearer token ("" without one)."""
+    if token is None:
+        return ""
+    # Printable ASCII without spaces: anything else could not be a token and, with a
+    # line break, would inject headers.
+    if not token or not all("!" <= ch <= "~" for ch in token):
+        raise ValueError(f"{owner}: token= must be non-empty printable ASCII without spaces")
+    return f"Authorization: Bearer {token}\r\n"
+
+
+def _endpoint(url: str | None, socket: str | None, owner: str, token: str | None = None) -> _Endpoint:
     if (url is None) == (socket is None):
         raise ValueError(f"{owner} needs exactly one of url= or socket=")
     if socket is not None:
@@ -344,7 +356,7 @@ def _endpoint(url: str | None, socket: str | None, owner: str) -> _Endpoint:
         host_header = bracketed if explicit_port is None else f"{bracketed}:{port}"
         target = url
     prefix = (
-        f"POST {path} HTTP/1.1\r\nHost: {host_header}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host_header}\r\n{_authorization(token, owner)}"
         "Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: "
     ).encode("ascii")
     return _Endpoint(target, host, port, socket, prefix)
@@ -477,14 +489,18 @@ class HttpTransport:
     ``url`` is ``http://host:port`` (path defaults to ``/rpc``) or a full
     endpoint URL; ``socket`` is the path of a unix domain socket (path
     ``/rpc``).  ``timeout`` bounds connecting and, separately, each whole
-    request/response exchange.  Safe to share between threads: each thread
+    request/response exchange.  ``token`` is sent as ``Authorization: Bearer``
+    on every request (a server with auth answers 401, raised as
+    :class:`~osis.rpc.errors.Unauthorized`, without a valid one).  Safe to share between threads: each thread
     borrows its own connection from a small pool.
     """
 
-    def __init__(self, url: str | None = None, *, socket: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str | None = None, *, socket: str | None = None, timeout: float = 30.0, token: str | None = None
+    ) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
-        self._endpoint = _endpoint(url, socket, type(self).__name__)
+        self._endpoint = _endpoint(url, socket, type(self).__name__, token)
         self._timeout = timeout
         self._idle: list[_Conn] = []
         self._lock = threading.Lock()
@@ -723,10 +739,12 @@ class AsyncHttpTransport:
     its own connection from a small pool.
     """
 
-    def __init__(self, url: str | None = None, *, socket: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str | None = None, *, socket: str | None = None, timeout: float = 30.0, token: str | None = None
+    ) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
-        self._endpoint = _endpoint(url, socket, type(self).__name__)
+        self._endpoint = _endpoint(url, socket, type(self).__name__, token)
         self._timeout = timeout
         self._idle: list[_AsyncConn] = []
         self._ids = itertools.count(1)

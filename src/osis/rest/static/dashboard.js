@@ -2,6 +2,8 @@
 // tiles, charts and tables, and refreshes in place every few seconds while the tab is
 // visible. The filters live in the page's query string (`user_sid`, `days`), so a view can be
 // bookmarked or shared; `refresh` sets the interval in seconds (default 15, at least 2).
+// When the server demands a token (401), the page asks for one, keeps it in this tab's
+// sessionStorage and sends it as `Authorization: Bearer` with every API call.
 
 import { PALETTE, dailyBars, donut, durations, fmt, hbars, legend, node } from "./charts.js";
 
@@ -14,6 +16,7 @@ const FAILED_COLOR = "#e15759";
 const RATE_COLOR = "#2f7d32";
 const DURATION_COLOR = "#b07aa1";
 const MAX_DURATION_ROWS = 12;
+const TOKEN_KEY = "osis.token";
 
 const state = {
   user: "",
@@ -92,17 +95,27 @@ async function load() {
   const query = new URLSearchParams();
   if (state.user) query.set("user_sid", state.user);
   if (state.days) query.set("days", state.days);
+  const token = window.sessionStorage.getItem(TOKEN_KEY);
+  const headers = { Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let retry = true;
   try {
-    const response = await fetch(`/api/dashboard?${query}`, {
-      signal: controller.signal, headers: { Accept: "application/json" },
-    });
+    const response = await fetch(`/api/dashboard?${query}`, { signal: controller.signal, headers });
     const body = await response.json().catch(() => null);
+    if (response.status === 401 && seq === state.seq) {
+      // A wrong or revoked token is forgotten; the next one typed is tried at once.
+      window.sessionStorage.removeItem(TOKEN_KEY);
+      retry = false;
+      askForToken(token ? "That token was refused (wrong or revoked). Try another one." : "");
+      return;
+    }
     if (!response.ok) throw new Error(body?.error || `the server answered ${response.status}`);
     if (seq !== state.seq) return; // a newer request has been made meanwhile
     state.data = body;
     state.loadedAt = Date.now();
     render(body);
     document.body.dataset.state = "ready";
+    $("#token-form").hidden = true;
     document.body.dataset.generatedAt = body.generated_at;
     setStatus("ok", `Updated ${body.generated_at.slice(11, 19)} UTC`);
   } catch (error) {
@@ -112,8 +125,29 @@ async function load() {
     banner(`Could not load the dashboard: ${error.message}.${kept} Retrying in ${REFRESH_MS / 1000} s.`);
     if (!state.data) document.body.dataset.state = "error";
   } finally {
-    if (seq === state.seq) state.timer = window.setTimeout(tick, REFRESH_MS);
+    if (retry && seq === state.seq) state.timer = window.setTimeout(tick, REFRESH_MS);
   }
+}
+
+function askForToken(problem) {
+  setStatus("error", "Token needed");
+  banner("");
+  document.body.dataset.state = "auth";
+  $("#token-form").hidden = false;
+  $("#token-error").textContent = problem;
+  $("#token-error").hidden = !problem;
+  $("#token").value = "";
+  $("#token").focus();
+}
+
+function useToken(event) {
+  event.preventDefault();
+  const token = $("#token").value.trim();
+  if (!token) return;
+  window.sessionStorage.setItem(TOKEN_KEY, token);
+  $("#token-form").hidden = true;
+  document.body.dataset.state = "loading";
+  load();
 }
 
 function tick() {
@@ -322,6 +356,7 @@ function start() {
   readLocation();
   $("#refresh-seconds").textContent = String(REFRESH_MS / 1000);
   showFilters();
+  $("#token-form").addEventListener("submit", useToken);
   $("#user").addEventListener("change", (event) => setFilters({ user: event.target.value }));
   for (const button of document.querySelectorAll("#window button")) {
     button.addEventListener("click", () => setFilters({ days: button.dataset.days }));
