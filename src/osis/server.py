@@ -16,6 +16,7 @@ from typing import Final
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from osis.rpc.app import create_app, serve
+from osis.rpc.limits import BodyGuard, Limits
 from osis.store.engine import Engine, open_engine
 
 log = logging.getLogger("osis.server")
@@ -79,8 +80,8 @@ class OnePort:
             await self.rest(scope, receive, send)
 
 
-def build_app(engine: Engine) -> OnePort:
-    """JSON-RPC, REST and dashboard of the ai domain on one store engine."""
+def build_app(engine: Engine, limits: Limits = Limits()) -> OnePort:
+    """JSON-RPC, REST and dashboard of the ai domain on one store engine, within `limits`."""
     from osis_ai.client import AsyncAiClient
     from osis_ai.server import AiDispatcher, openrpc_document
 
@@ -88,13 +89,14 @@ def build_app(engine: Engine) -> OnePort:
     from osis.rest import create_rest_app
     from osis.rpc.transport import AsyncInProcessTransport
 
-    dispatcher = AiDispatcher(AiStoreService(engine))
-    rpc = create_app(dispatcher, service_name="osis_ai", openrpc=openrpc_document())
+    dispatcher = AiDispatcher(AiStoreService(engine, max_page=limits.max_page), max_batch=limits.max_batch)
+    rpc = create_app(dispatcher, service_name="osis_ai", openrpc=openrpc_document(), max_body=limits.max_body,
+                     max_depth=limits.max_depth, body_timeout=limits.body_timeout)
     rest = create_rest_app(lambda: AsyncAiClient(transport=AsyncInProcessTransport(dispatcher)))
-    return OnePort(rpc, rest)
+    return OnePort(rpc, BodyGuard(rest, limits))
 
 
-def run(store: str, listen: Listen) -> None:
+def run(store: str, listen: Listen, limits: Limits = Limits()) -> None:
     """Serve until SIGINT/SIGTERM; in-flight requests finish, then the store closes."""
     engine = open_store(store)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the
@@ -102,9 +104,10 @@ def run(store: str, listen: Listen) -> None:
     # through the `finally` below, so the store is closed cleanly, not killed.
     previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        app = build_app(engine)
+        app = build_app(engine, limits)
         log.info("store open", extra={"store": redact(store)})
-        serve(app, host=listen.host, port=listen.port, socket=listen.socket, log_level="info", own_logging=False)
+        serve(app, host=listen.host, port=listen.port, socket=listen.socket, log_level="info", own_logging=False,
+              header_timeout=limits.header_timeout, keep_alive_timeout=limits.keep_alive_timeout)
     finally:
         signal.signal(signal.SIGTERM, previous)
         engine.close()

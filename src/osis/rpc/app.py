@@ -6,7 +6,11 @@ Endpoints of :func:`create_app`:
     JSON-RPC 2.0 (see :mod:`osis.rpc.dispatch`).  Every JSON-RPC answer,
     including error answers, is ``200 application/json``; a request made only
     of notifications gets ``204`` with no body.  A body larger than
-    ``max_body`` gets ``413`` with a LIMIT_EXCEEDED error object.
+    ``max_body`` gets ``413`` and one not sent within ``body_timeout`` seconds
+    ``408``, both with a LIMIT_EXCEEDED error object; a body nesting JSON deeper
+    than ``max_depth`` gets a LIMIT_EXCEEDED answer.  A ``Content-Type`` other
+    than JSON gets ``415`` (an HTML form could otherwise post calls cross-site);
+    no ``Content-Type`` at all is taken as JSON.
 ``GET /health``
     ``{"status": "ok"}`` while the process serves requests.
 ``GET /openrpc.json``
@@ -29,6 +33,7 @@ the dispatch itself.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket as _socket
@@ -38,17 +43,19 @@ from typing import Any, Final
 
 import uvicorn
 from pydantic_core import to_json
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from osis.rpc.dispatch import Dispatcher
-from osis.rpc.errors import InternalError, LimitExceeded, RpcError
+from osis.rpc.errors import InternalError, InvalidRequest, LimitExceeded, RpcError
+from osis.rpc.limits import BodyRefused, Limits, is_json_type, read_body, too_deep
 
 __all__ = ["DEFAULT_MAX_BODY", "ServeError", "create_app", "serve"]
 
 log = logging.getLogger("osis.rpc")
 
 #: Default limit on a ``POST /rpc`` body.
-DEFAULT_MAX_BODY: Final = 8 * 1024 * 1024
+DEFAULT_MAX_BODY: Final = Limits.max_body
 
 _JSON_TYPE: Final = (b"content-type", b"application/json")
 _BACKLOG: Final = 2048
@@ -59,13 +66,21 @@ def _json_error(request_id: Any, error: RpcError) -> bytes:
 
 
 class _RpcApp:
-    __slots__ = ("_dispatcher", "_max_body", "_static", "_too_large", "_internal")
+    __slots__ = ("_dispatcher", "_max_body", "_max_depth", "_body_timeout", "_static", "_too_deep", "_internal")
 
     def __init__(
-        self, dispatcher: Dispatcher, service_name: str, openrpc: dict[str, Any] | None, max_body: int
+        self,
+        dispatcher: Dispatcher,
+        service_name: str,
+        openrpc: dict[str, Any] | None,
+        max_body: int,
+        max_depth: int,
+        body_timeout: float,
     ) -> None:
         self._dispatcher = dispatcher
         self._max_body = max_body
+        self._max_depth = max_depth
+        self._body_timeout = body_timeout
         discovery = {
             "name": service_name,
             "protocol": "openrpc",
@@ -80,8 +95,8 @@ class _RpcApp:
         }
         if openrpc is not None:
             self._static["/openrpc.json"] = to_json(openrpc)
-        self._too_large = _json_error(
-            None, LimitExceeded(f"request body too large: this server accepts at most {max_body} bytes")
+        self._too_deep = _json_error(
+            None, LimitExceeded(f"request JSON nested deeper than {max_depth} levels; this server accepts no more")
         )
         self._internal = _json_error(None, InternalError("internal error"))
 
@@ -119,27 +134,24 @@ class _RpcApp:
 
     async def _rpc(self, scope: Scope, receive: Receive, send: Send) -> None:
         for name, value in scope["headers"]:
-            if name == b"content-length":
-                if value.isdigit() and int(value) > self._max_body:
-                    # Refuse before reading a byte of it.
-                    await self._refuse_body(send)
+            if name == b"content-type":
+                if not is_json_type(value):
+                    error = InvalidRequest(f"unsupported content type {value[:80].decode('latin-1')!r}: send application/json")
+                    await _respond(send, 415, _json_error(None, error), [(b"connection", b"close")])
                     return
                 break
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > self._max_body:
-                await self._refuse_body(send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        try:
+            body = await read_body(scope, receive, max_body=self._max_body, timeout=self._body_timeout)
+        except BodyRefused as refused:
+            # The unread rest of the body makes the connection unusable: close it.
+            await _respond(send, refused.status, _json_error(None, LimitExceeded(refused.message)),
+                           [(b"connection", b"close")])
+            return
+        if body is None:
+            return
+        if too_deep(body, self._max_depth):
+            await _respond(send, 200, self._too_deep)
+            return
         try:
             answer = await self._dispatcher.handle(body)
         except Exception:
@@ -152,10 +164,6 @@ class _RpcApp:
             await send({"type": "http.response.body", "body": b""})
         else:
             await _respond(send, 200, answer)
-
-    async def _refuse_body(self, send: Send) -> None:
-        # The unread rest of the body makes the connection unusable: close it.
-        await _respond(send, 413, self._too_large, [(b"connection", b"close")])
 
     @staticmethod
     async def _lifespan(receive: Receive, send: Send) -> None:
@@ -193,11 +201,13 @@ def create_app(
     service_name: str,
     openrpc: dict[str, Any] | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    max_depth: int = Limits.max_depth,
+    body_timeout: float = Limits.body_timeout,
 ) -> ASGIApp:
     """The ASGI app serving ``dispatcher`` (endpoints in the module docstring)."""
-    if max_body < 1:
-        raise ValueError(f"max_body must be positive, got {max_body}")
-    return _RpcApp(dispatcher, service_name, openrpc, max_body)
+    # Limits validates the bounds; the other fields keep their defaults.
+    Limits(max_body=max_body, max_depth=max_depth, body_timeout=body_timeout)
+    return _RpcApp(dispatcher, service_name, openrpc, max_body, max_depth, body_timeout)
 
 
 # -- running -------------------------------------------------------------------------------
@@ -284,6 +294,51 @@ def _remover(path: str, identity: tuple[int, int]) -> Callable[[], None]:
     return remove
 
 
+def _header_deadline(header_timeout: float) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol, closing connections whose request headers are too slow.
+
+    uvicorn bounds idle keep-alive connections, but not a client that connects and then
+    sends its headers a byte at a time (or not at all): each such client would hold a
+    connection forever. Here the headers of every request must be complete within
+    ``header_timeout`` seconds of the connection, or of the request's first byte.
+    """
+
+    class Protocol(HttpToolsProtocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def _arm(self) -> None:
+            if self._header_timer is None:
+                self._header_timer = self.loop.call_later(header_timeout, self._headers_too_slow)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _headers_too_slow(self) -> None:
+            self._header_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return Protocol
+
+
 class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None]) -> None:
         super().__init__(config)
@@ -307,6 +362,8 @@ def serve(
     log_level: str = "info",
     access_log: bool = False,
     own_logging: bool = True,
+    header_timeout: float = Limits.header_timeout,
+    keep_alive_timeout: int = Limits.keep_alive_timeout,
 ) -> None:
     """Serve ``app`` with uvicorn until SIGINT/SIGTERM, then shut down gracefully.
 
@@ -316,7 +373,10 @@ def serve(
     :class:`ServeError`, as does an address already in use.  In-flight
     requests get up to 10 s to finish on shutdown.  Access logging is off by
     default: it costs a noticeable share of a small call.  ``own_logging=False``
-    leaves the process's logging configuration alone.
+    leaves the process's logging configuration alone.  A client gets
+    ``header_timeout`` seconds to send a request's headers and an idle
+    connection is closed after ``keep_alive_timeout`` seconds; the body's
+    deadline is the app's (``create_app(body_timeout=...)``).
     """
     cleanup: Callable[[], None]
     if socket is not None:
@@ -342,6 +402,8 @@ def serve(
         access_log=access_log,
         timeout_graceful_shutdown=10,
         server_header=False,
+        http=_header_deadline(header_timeout),
+        timeout_keep_alive=keep_alive_timeout,
     )
     server = _Server(config, cleanup)
     # uvicorn logs no address for sockets it did not bind itself.
