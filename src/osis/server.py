@@ -91,7 +91,7 @@ def build_app(engine: Engine, limits: Limits = Limits()) -> OnePort:
 
     dispatcher = AiDispatcher(AiStoreService(engine, max_page=limits.max_page), max_batch=limits.max_batch)
     rpc = create_app(dispatcher, service_name="osis_ai", openrpc=openrpc_document(), max_body=limits.max_body,
-                     max_depth=limits.max_depth, body_timeout=limits.body_timeout)
+                     max_depth=limits.max_depth)
     rest = create_rest_app(lambda: AsyncAiClient(transport=AsyncInProcessTransport(dispatcher)))
     return OnePort(rpc, BodyGuard(rest, limits))
 
@@ -107,7 +107,8 @@ def run(store: str, listen: Listen, limits: Limits = Limits()) -> None:
         app = build_app(engine, limits)
         log.info("store open", extra={"store": redact(store)})
         serve(app, host=listen.host, port=listen.port, socket=listen.socket, log_level="info", own_logging=False,
-              header_timeout=limits.header_timeout, keep_alive_timeout=limits.keep_alive_timeout)
+              header_timeout=limits.header_timeout, body_timeout=limits.body_timeout,
+              keep_alive_timeout=limits.keep_alive_timeout)
     finally:
         signal.signal(signal.SIGTERM, previous)
         engine.close()

@@ -6,9 +6,9 @@ Endpoints of :func:`create_app`:
     JSON-RPC 2.0 (see :mod:`osis.rpc.dispatch`).  Every JSON-RPC answer,
     including error answers, is ``200 application/json``; a request made only
     of notifications gets ``204`` with no body.  A body larger than
-    ``max_body`` gets ``413`` and one not sent within ``body_timeout`` seconds
-    ``408``, both with a LIMIT_EXCEEDED error object; a body nesting JSON deeper
-    than ``max_depth`` gets a LIMIT_EXCEEDED answer.  A ``Content-Type`` other
+    ``max_body`` gets ``413`` (and one too slow to arrive ``408``, see
+    :func:`serve`), both with a LIMIT_EXCEEDED error object; a body nesting JSON
+    deeper than ``max_depth`` gets a LIMIT_EXCEEDED answer.  A ``Content-Type`` other
     than JSON gets ``415`` (an HTML form could otherwise post calls cross-site);
     no ``Content-Type`` at all is taken as JSON.
 ``GET /health``
@@ -66,7 +66,7 @@ def _json_error(request_id: Any, error: RpcError) -> bytes:
 
 
 class _RpcApp:
-    __slots__ = ("_dispatcher", "_max_body", "_max_depth", "_body_timeout", "_static", "_too_deep", "_internal")
+    __slots__ = ("_dispatcher", "_max_body", "_max_depth", "_static", "_too_deep", "_internal")
 
     def __init__(
         self,
@@ -75,12 +75,10 @@ class _RpcApp:
         openrpc: dict[str, Any] | None,
         max_body: int,
         max_depth: int,
-        body_timeout: float,
     ) -> None:
         self._dispatcher = dispatcher
         self._max_body = max_body
         self._max_depth = max_depth
-        self._body_timeout = body_timeout
         discovery = {
             "name": service_name,
             "protocol": "openrpc",
@@ -141,7 +139,7 @@ class _RpcApp:
                     return
                 break
         try:
-            body = await read_body(scope, receive, max_body=self._max_body, timeout=self._body_timeout)
+            body = await read_body(scope, receive, max_body=self._max_body)
         except BodyRefused as refused:
             # The unread rest of the body makes the connection unusable: close it.
             await _respond(send, refused.status, _json_error(None, LimitExceeded(refused.message)),
@@ -202,12 +200,11 @@ def create_app(
     openrpc: dict[str, Any] | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     max_depth: int = Limits.max_depth,
-    body_timeout: float = Limits.body_timeout,
 ) -> ASGIApp:
     """The ASGI app serving ``dispatcher`` (endpoints in the module docstring)."""
     # Limits validates the bounds; the other fields keep their defaults.
-    Limits(max_body=max_body, max_depth=max_depth, body_timeout=body_timeout)
-    return _RpcApp(dispatcher, service_name, openrpc, max_body, max_depth, body_timeout)
+    Limits(max_body=max_body, max_depth=max_depth)
+    return _RpcApp(dispatcher, service_name, openrpc, max_body, max_depth)
 
 
 # -- running -------------------------------------------------------------------------------
@@ -294,46 +291,78 @@ def _remover(path: str, identity: tuple[int, int]) -> Callable[[], None]:
     return remove
 
 
-def _header_deadline(header_timeout: float) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol, closing connections whose request headers are too slow.
+_AWAITING_HEADERS, _AWAITING_BODY, _IDLE = 0, 1, 2
 
-    uvicorn bounds idle keep-alive connections, but not a client that connects and then
-    sends its headers a byte at a time (or not at all): each such client would hold a
-    connection forever. Here the headers of every request must be complete within
-    ``header_timeout`` seconds of the connection, or of the request's first byte.
+
+def _too_slow_answer(path: str, message: str) -> bytes:
+    """A whole HTTP 408 response, in the error shape of the app that owns ``path``."""
+    if path == "/rpc":
+        body = _json_error(None, LimitExceeded(message))
+    else:
+        body = to_json({"error": message})
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+def _with_deadlines(header_timeout: float, body_timeout: float) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol, with deadlines for slow clients.
+
+    uvicorn bounds idle keep-alive connections, but not a client that sends its headers
+    or its body a byte at a time (or not at all): each such client would hold a
+    connection, and a task waiting on its body, forever. Here a request's headers must be
+    complete within ``header_timeout`` seconds of the connection or of the request's first
+    byte, and its body within ``body_timeout`` seconds of the headers. Too slow headers
+    close the connection; too slow a body gets a 408 first.
+
+    Each connection has one timer, re-armed a few times per deadline, that compares the
+    current phase's start with the clock: a request only records times, which costs
+    nothing measurable, instead of arming and cancelling timers of its own. A deadline
+    is therefore enforced within a quarter of its length.
     """
+    tick = min(header_timeout, body_timeout) / 4
 
     class Protocol(HttpToolsProtocol):
-        _header_timer: asyncio.TimerHandle | None = None
-
-        def _arm(self) -> None:
-            if self._header_timer is None:
-                self._header_timer = self.loop.call_later(header_timeout, self._headers_too_slow)
-
-        def _disarm(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
-
-        def _headers_too_slow(self) -> None:
-            self._header_timer = None
-            if not self.transport.is_closing():
-                self.transport.close()
+        _phase = _AWAITING_HEADERS
+        _phase_began = 0.0
+        _ticker: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._arm()
+            self._phase_began = self.loop.time()
+            self._ticker = self.loop.call_later(tick, self._check)
+
+        def _check(self) -> None:
+            if self.transport.is_closing():
+                return
+            waited = self.loop.time() - self._phase_began
+            if self._phase == _AWAITING_HEADERS and waited > header_timeout:
+                self.transport.close()
+            elif self._phase == _AWAITING_BODY and waited > body_timeout:
+                if not self.cycle.response_started:
+                    message = f"request body too slow: it must arrive within {body_timeout:g} s"
+                    self.transport.write(_too_slow_answer(self.scope["path"], message))
+                self.transport.close()
+            else:
+                self._ticker = self.loop.call_later(tick, self._check)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._arm()
+            self._phase, self._phase_began = _AWAITING_HEADERS, self.loop.time()
 
         def on_headers_complete(self) -> None:
-            self._disarm()
+            self._phase, self._phase_began = _AWAITING_BODY, self.loop.time()
             super().on_headers_complete()
 
+        def on_message_complete(self) -> None:
+            self._phase = _IDLE
+            super().on_message_complete()
+
         def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
+            if self._ticker is not None:
+                self._ticker.cancel()
             super().connection_lost(exc)
 
     return Protocol
@@ -363,6 +392,7 @@ def serve(
     access_log: bool = False,
     own_logging: bool = True,
     header_timeout: float = Limits.header_timeout,
+    body_timeout: float = Limits.body_timeout,
     keep_alive_timeout: int = Limits.keep_alive_timeout,
 ) -> None:
     """Serve ``app`` with uvicorn until SIGINT/SIGTERM, then shut down gracefully.
@@ -374,9 +404,9 @@ def serve(
     requests get up to 10 s to finish on shutdown.  Access logging is off by
     default: it costs a noticeable share of a small call.  ``own_logging=False``
     leaves the process's logging configuration alone.  A client gets
-    ``header_timeout`` seconds to send a request's headers and an idle
-    connection is closed after ``keep_alive_timeout`` seconds; the body's
-    deadline is the app's (``create_app(body_timeout=...)``).
+    ``header_timeout`` seconds to send a request's headers and ``body_timeout``
+    seconds for its body (then a 408); an idle connection is closed after
+    ``keep_alive_timeout`` seconds.
     """
     cleanup: Callable[[], None]
     if socket is not None:
@@ -402,7 +432,7 @@ def serve(
         access_log=access_log,
         timeout_graceful_shutdown=10,
         server_header=False,
-        http=_header_deadline(header_timeout),
+        http=_with_deadlines(header_timeout, body_timeout),
         timeout_keep_alive=keep_alive_timeout,
     )
     server = _Server(config, cleanup)

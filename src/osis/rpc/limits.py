@@ -5,21 +5,19 @@ a command-line flag. The helpers here apply the bounds that concern the request 
 before anything parses it:
 
 * :func:`read_body` reads a body whole, refusing it (413) as soon as it is larger than
-  ``max_body`` (before reading a byte when ``Content-Length`` says so) and giving up
-  (408) when the client takes longer than ``body_timeout`` to send it;
+  ``max_body`` (before reading a byte when ``Content-Length`` says so);
 * :func:`too_deep` tells whether a JSON text nests arrays and objects deeper than
   ``max_depth``, without parsing it;
 * :class:`BodyGuard` applies both to every request of an ASGI app that reads bodies
   itself (the REST app), answering with the app's JSON error shape.
 
-The header deadline (``header_timeout``) and the idle keep-alive deadline
-(``keep_alive_timeout``) are the HTTP server's business: see :func:`osis.rpc.app.serve`.
+The deadlines (``header_timeout``, ``body_timeout``, ``keep_alive_timeout``) are the HTTP
+server's business, kept per connection at no cost per request: see
+:func:`osis.rpc.app.serve`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
 from dataclasses import dataclass, fields
 from itertools import accumulate
 from typing import Final
@@ -27,7 +25,17 @@ from typing import Final
 from pydantic_core import to_json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["MAX_DEPTH_CEILING", "MAX_PAGE_CEILING", "BodyGuard", "BodyRefused", "InvalidLimit", "Limits", "is_json_type", "read_body", "too_deep"]
+__all__ = [
+    "MAX_DEPTH_CEILING",
+    "MAX_PAGE_CEILING",
+    "BodyGuard",
+    "BodyRefused",
+    "InvalidLimit",
+    "Limits",
+    "is_json_type",
+    "read_body",
+    "too_deep",
+]
 
 #: The JSON parser of the JSON-RPC app stops at 200 levels by itself; a larger
 #: configured depth would never be reached.
@@ -76,7 +84,7 @@ class Limits:
 
 
 class BodyRefused(Exception):
-    """A request body the server will not take: ``status`` (408 or 413) and a one-line reason."""
+    """A request body the server will not take: ``status`` (413) and a one-line reason."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -84,12 +92,12 @@ class BodyRefused(Exception):
         self.message = message
 
 
-async def read_body(scope: Scope, receive: Receive, *, max_body: int, timeout: float) -> bytes | None:
+async def read_body(scope: Scope, receive: Receive, *, max_body: int) -> bytes | None:
     """The whole body of an HTTP request, or ``None`` when the client went away.
 
     Raises :class:`BodyRefused` (413) when the body is larger than ``max_body``, before
-    reading any of it if ``Content-Length`` announces that, and (408) when it has not
-    arrived completely within ``timeout`` seconds.
+    reading any of it if ``Content-Length`` announces that. (A body that is too slow to
+    arrive is the HTTP server's to cut off: :func:`osis.rpc.app.serve`.)
     """
     for name, value in scope["headers"]:
         if name == b"content-length":
@@ -98,31 +106,22 @@ async def read_body(scope: Scope, receive: Receive, *, max_body: int, timeout: f
             break
     chunks: list[bytes] = []
     size = 0
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return None
-                chunk: bytes = message.get("body", b"")
-                size += len(chunk)
-                if size > max_body:
-                    raise BodyRefused(
-                        413, f"request body too large: this server accepts at most {max_body} bytes"
-                    )
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-    except TimeoutError:
-        raise BodyRefused(
-            408, f"request body too slow: it must arrive within {timeout:g} s ({size} bytes came)"
-        ) from None
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > max_body:
+            raise BodyRefused(413, f"request body too large: this server accepts at most {max_body} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-# A JSON string literal: brackets inside one do not nest anything.
-_STRING: Final = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
+# Every byte but quotes and brackets, deleted with bytes.translate.
+_NOT_STRUCTURE: Final = bytes(b for b in range(256) if b not in b'"[]{}')
 _STEP: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
@@ -130,13 +129,18 @@ def too_deep(body: bytes, max_depth: int) -> bool:
     """Whether the JSON text ``body`` nests arrays and objects more than ``max_depth`` deep.
 
     Counting brackets is enough for almost every real body (fewer openings than the limit
-    cannot nest deeper); only bodies with many brackets get the exact scan, which skips
-    string literals. Malformed JSON gets an answer too; its parser rejects it anyway.
+    cannot nest deeper). Otherwise the brackets outside string literals are walked: escaped
+    backslashes and quotes are dropped first (so each quote left delimits a string), then
+    everything but quotes and brackets, then every other quote-separated piece (the
+    strings); all in C, so a 1000-call batch costs about a millisecond. Malformed JSON gets
+    an answer too; its parser refuses it anyway.
     """
     if body.count(b"[") + body.count(b"{") <= max_depth:
         return False
-    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
-    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > max_depth
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = b"".join(unescaped.translate(None, _NOT_STRUCTURE).split(b'"')[::2])
+    # any() stops at the first level too deep: a body of nothing but "[" costs little.
+    return any(depth > max_depth for depth in accumulate(map(_STEP.__getitem__, brackets)))
 
 
 def is_json_type(content_type: bytes) -> bool:
@@ -146,12 +150,12 @@ def is_json_type(content_type: bytes) -> bool:
 
 
 class BodyGuard:
-    """ASGI middleware applying ``max_body``, ``body_timeout`` and ``max_depth`` to ``app``.
+    """ASGI middleware applying ``max_body`` and ``max_depth`` to ``app``.
 
     The body is read here, whole, then handed to ``app`` as one message: the app never
-    sees a byte more than the limit and never waits on a slow client. A refusal is
-    ``{"error": "..."}`` with 413, 408 or (too deep) 400; it closes the connection, whose
-    unread rest would otherwise be taken for the next request.
+    sees a byte more than the limit. A refusal is ``{"error": "..."}`` with 413 or (too
+    deep) 400; it closes the connection, whose unread rest would otherwise be taken for
+    the next request.
     """
 
     def __init__(self, app: ASGIApp, limits: Limits) -> None:
@@ -164,7 +168,7 @@ class BodyGuard:
             return
         limits = self.limits
         try:
-            body = await read_body(scope, receive, max_body=limits.max_body, timeout=limits.body_timeout)
+            body = await read_body(scope, receive, max_body=limits.max_body)
         except BodyRefused as refused:
             await _refuse(send, refused.status, refused.message)
             return
