@@ -214,6 +214,8 @@ def test_idle_keep_alive_connection_is_closed(server: Server) -> None:
         (["--max-depth", "201"], "--max-depth must be at most 200, got 201"),
         (["--body-timeout", "-1"], "--body-timeout must be a positive number, got -1.0"),
         (["--keep-alive-timeout", "0"], "--keep-alive-timeout must be a positive number, got 0"),
+        (["--header-timeout", "nan"], "--header-timeout must be a positive number, got nan"),
+        (["--body-timeout", "inf"], "--body-timeout must be a positive number, got inf"),
     ],
 )
 def test_bad_limit_flags_are_one_clear_line(flags: list[str], message: str, tmp_path: Path) -> None:

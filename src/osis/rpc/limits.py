@@ -18,6 +18,7 @@ server's business, kept per connection at no cost per request: see
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from itertools import accumulate
 from typing import Final
@@ -75,7 +76,7 @@ class Limits:
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise InvalidLimit(field.name, f"must be a positive number, got {value!r}")
         if self.max_depth > MAX_DEPTH_CEILING:
             raise InvalidLimit("max_depth", f"must be at most {MAX_DEPTH_CEILING}, got {self.max_depth}")
