@@ -506,6 +506,9 @@ def rest_cases(existing_memory: str) -> Iterator[Case]:
             yield rest(f"body/{label}/content-type/{ctype}", verb, path, json.dumps(memory_body()).encode(),
                        headers={"content-type": ctype})
         yield rest(f"body/{label}/no-content-type", verb, path, b"user_sid=u&key=k", headers={})
+        yield rest(f"body/{label}/no-content-type-deep", verb, path, nested(100_000).encode(), headers={})
+        yield rest(f"body/{label}/text-plain-deep", verb, path, nested(100_000).encode(),
+                   headers={"content-type": "text/plain"})
     yield rest("body/PUT /api/memories/{sid}/other-sid", "PUT", one, json.dumps(memory_body(sid="other1")).encode())
     yield rest("body/POST /api/memories/taken-key", "POST", "/api/memories",
                json.dumps(memory_body(user_sid="plain", key="plain")).encode())

@@ -43,8 +43,8 @@ from typing import Any, Final
 
 import uvicorn
 from pydantic_core import to_json
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from osis.rpc.dispatch import Dispatcher
 from osis.rpc.errors import InternalError, InvalidRequest, LimitExceeded, RpcError
@@ -134,7 +134,8 @@ class _RpcApp:
         for name, value in scope["headers"]:
             if name == b"content-type":
                 if not is_json_type(value):
-                    error = InvalidRequest(f"unsupported content type {value[:80].decode('latin-1')!r}: send application/json")
+                    given = value[:80].decode("latin-1")
+                    error = InvalidRequest(f"unsupported content type {given!r}: send application/json")
                     await _respond(send, 415, _json_error(None, error), [(b"connection", b"close")])
                     return
                 break
@@ -341,7 +342,7 @@ def _with_deadlines(header_timeout: float, body_timeout: float) -> type[HttpTool
             if self._phase == _AWAITING_HEADERS and waited > header_timeout:
                 self.transport.close()
             elif self._phase == _AWAITING_BODY and waited > body_timeout:
-                if not self.cycle.response_started:
+                if self.cycle is not None and not self.cycle.response_started:
                     message = f"request body too slow: it must arrive within {body_timeout:g} s"
                     self.transport.write(_too_slow_answer(self.scope["path"], message))
                 self.transport.close()
@@ -433,6 +434,9 @@ def serve(
         timeout_graceful_shutdown=10,
         server_header=False,
         http=_with_deadlines(header_timeout, body_timeout),
+        # No websocket endpoints: an upgrade request is an ordinary request, kept to
+        # the same deadlines, instead of a connection handed to another protocol.
+        ws="none",
         timeout_keep_alive=keep_alive_timeout,
     )
     server = _Server(config, cleanup)

@@ -175,8 +175,8 @@ class BodyGuard:
             return
         if body is None:
             return
-        content_type = next((value for name, value in scope["headers"] if name == b"content-type"), b"")
-        if body and is_json_type(content_type) and too_deep(body, limits.max_depth):
+        # Whatever the Content-Type says: FastAPI parses a body without one as JSON too.
+        if body and too_deep(body, limits.max_depth):
             await _refuse(send, 400, f"invalid body: JSON nested deeper than {limits.max_depth} levels")
             return
         replayed = False
