@@ -83,7 +83,7 @@ ERROR_CODES: Final[dict[int, tuple[str, str]]] = {
     FORBIDDEN: ("FORBIDDEN", "The caller may not perform this operation."),
     NOT_IMPLEMENTED: ("NOT_IMPLEMENTED", "The method is declared but this service does not implement it."),
     UNAVAILABLE: ("UNAVAILABLE", "A backend the service depends on is unavailable; retry later."),
-    LIMIT_EXCEEDED: ("LIMIT_EXCEEDED", "The request is larger, deeper or slower to arrive than the server accepts (body, batch, nesting)."),
+    LIMIT_EXCEEDED: ("LIMIT_EXCEEDED", "The request body or batch is larger than the server accepts."),
 }
 
 
