@@ -10,8 +10,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from osis.server import DEFAULT_STORE, Listen, parse_listen
+
+if TYPE_CHECKING:
+    from osis.rpc.limits import Limits
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -40,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="demand a bearer token on every API call even if the store has issued none yet")
     serve.add_argument("--insecure", action="store_true",
                        help="allow a non-loopback --listen address without auth (anyone reaching it sees everything)")
+    _add_limit_flags(serve)
 
     demo = sub.add_parser(
         "demo-data",
@@ -59,6 +64,43 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
+    from osis.rpc.limits import MAX_DEPTH_CEILING, MAX_PAGE_CEILING, Limits
+
+    d = Limits()
+    group = serve.add_argument_group("limits", "What one request may cost; a request beyond them is refused "
+                                               "with a 4xx (REST) or a JSON-RPC error naming the limit.")
+    group.add_argument("--max-body", type=int, default=d.max_body, metavar="BYTES",
+                       help=f"largest request body, JSON-RPC and REST (default {d.max_body}); larger: 413")
+    group.add_argument("--max-batch", type=int, default=d.max_batch, metavar="N",
+                       help=f"most calls in one JSON-RPC batch (default {d.max_batch})")
+    group.add_argument("--max-depth", type=int, default=d.max_depth, metavar="N",
+                       help=f"deepest nesting of JSON arrays/objects in a body (default {d.max_depth}, "
+                            f"at most {MAX_DEPTH_CEILING})")
+    group.add_argument("--max-page", type=int, default=d.max_page, metavar="N",
+                       help=f"largest `limit` of a list/find/search call (default {d.max_page}, "
+                            f"at most {MAX_PAGE_CEILING}); larger: -32602 or 422 naming `limit`")
+    group.add_argument("--body-timeout", type=float, default=d.body_timeout, metavar="SECONDS",
+                       help=f"time a client has to send a request body (default {d.body_timeout:g}); then 408")
+    group.add_argument("--header-timeout", type=float, default=d.header_timeout, metavar="SECONDS",
+                       help=f"time a client has to send a request's headers (default {d.header_timeout:g}); "
+                            "then the connection is closed")
+    group.add_argument("--keep-alive-timeout", type=int, default=d.keep_alive_timeout, metavar="SECONDS",
+                       help=f"idle keep-alive connections are closed after this (default {d.keep_alive_timeout})")
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    """The limits the flags ask for; ValueError naming the flag when one is out of range."""
+    from dataclasses import fields
+
+    from osis.rpc.limits import InvalidLimit, Limits
+
+    try:
+        return Limits(**{f.name: getattr(args, f.name) for f in fields(Limits)})
+    except InvalidLimit as err:
+        raise ValueError(f"--{err.field.replace('_', '-')} {err.reason}") from None
+
+
 def _fail(message: str) -> int:
     print(f"osis: error: {message}", file=sys.stderr)
     return EXIT_USAGE
@@ -73,13 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         try:
             listen = Listen(socket=args.socket) if args.socket else parse_listen(args.listen)
+            limits = _limits(args)
         except ValueError as err:
             return _fail(str(err))
         logs.configure(args.log_format)
         from osis.server import ExposureError, run
 
         try:
-            run(args.store, listen, auth=args.auth, insecure=args.insecure,
+            run(args.store, listen, limits, auth=args.auth, insecure=args.insecure,
                 allow_breaking_schema=args.allow_breaking_schema)
         except (StoreError, ServeError, ExposureError) as err:
             return _fail(str(err))

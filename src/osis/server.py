@@ -21,6 +21,7 @@ from typing import Final
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from osis.rpc.app import create_app, serve
+from osis.rpc.limits import BodyGuard, Limits
 from osis.store.engine import Engine, open_engine
 
 log = logging.getLogger("osis.server")
@@ -91,8 +92,9 @@ class OnePort:
             await self.rest(scope, receive, send)
 
 
-def build_app(engine: Engine, *, auth: bool = False, token_ttl: float | None = None) -> ASGIApp:
-    """JSON-RPC, REST and dashboard of the ai domain on one store engine, behind the auth gate.
+def build_app(engine: Engine, limits: Limits = Limits(), *, auth: bool = False,
+              token_ttl: float | None = None) -> ASGIApp:
+    """JSON-RPC, REST and dashboard of the ai domain on one store engine, within `limits`, behind the auth gate.
 
     The gate demands tokens when `auth` is true or the store has issued any; `token_ttl`
     is how long a checked token is trusted (see `osis.auth.gate`).
@@ -106,11 +108,12 @@ def build_app(engine: Engine, *, auth: bool = False, token_ttl: float | None = N
     from osis.rest import create_rest_app
     from osis.rpc.transport import AsyncInProcessTransport
 
-    dispatcher = AiDispatcher(AiStoreService(engine))
-    rpc = create_app(dispatcher, service_name="osis_ai", openrpc=openrpc_document())
+    dispatcher = AiDispatcher(AiStoreService(engine, max_page=limits.max_page), max_batch=limits.max_batch)
+    rpc = create_app(dispatcher, service_name="osis_ai", openrpc=openrpc_document(), max_body=limits.max_body,
+                     max_depth=limits.max_depth)
     rest = create_rest_app(lambda: AsyncAiClient(transport=AsyncInProcessTransport(dispatcher)))
     ttl = DEFAULT_TTL if token_ttl is None else token_ttl
-    return AuthGate(OnePort(rpc, rest), Authenticator(TokenStore(engine), required=auth, ttl=ttl))
+    return AuthGate(OnePort(rpc, BodyGuard(rest, limits)), Authenticator(TokenStore(engine), required=auth, ttl=ttl))
 
 
 class ExposureError(Exception):
@@ -144,7 +147,7 @@ def check_exposure(listen: Listen, *, auth: bool, insecure: bool) -> None:
     log.warning(message)
 
 
-def run(store: str, listen: Listen, *, auth: bool = False, insecure: bool = False,
+def run(store: str, listen: Listen, limits: Limits = Limits(), *, auth: bool = False, insecure: bool = False,
         allow_breaking_schema: bool = False) -> None:
     """Serve until SIGINT/SIGTERM; in-flight requests finish, then the store closes."""
     from osis.auth.tokens import TokenStore
@@ -164,9 +167,11 @@ def run(store: str, listen: Listen, *, auth: bool = False, insecure: bool = Fals
     # through the `finally` below, so the store is closed cleanly, not killed.
     previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        app = build_app(engine, auth=auth)
+        app = build_app(engine, limits, auth=auth)
         log.info("store open", extra={"store": redact(store), "auth": auth})
-        serve(app, host=listen.host, port=listen.port, socket=listen.socket, log_level="info", own_logging=False)
+        serve(app, host=listen.host, port=listen.port, socket=listen.socket, log_level="info", own_logging=False,
+              header_timeout=limits.header_timeout, body_timeout=limits.body_timeout,
+              keep_alive_timeout=limits.keep_alive_timeout)
     finally:
         signal.signal(signal.SIGTERM, previous)
         engine.close()

@@ -173,3 +173,14 @@ def test_the_client_is_closed_at_shutdown() -> None:
         http.get("/api/stats")
         assert closed == []
     assert closed == [True]
+
+
+@pytest.mark.parametrize("query,name", [("q=%ff", "q"), ("tool_name=web&q=%c3%28", "q"), ("user_sid=%ed%a0%80", "user_sid")])
+def test_query_parameters_that_are_not_utf8_are_named(http: TestClient, query: str, name: str) -> None:
+    # Starlette would read them as U+FFFD and search for that; refused instead.
+    answer = http.get(f"/api/audit?{query}")
+    assert answer.status_code == 422
+    assert answer.json() == {"error": f"invalid query parameter '{name}': not valid UTF-8 once percent-decoded",
+                             "errors": [{"parameter": name, "location": "query",
+                                         "message": "not valid UTF-8 once percent-decoded"}]}
+    assert http.get("/api/audit?q=%C3%BC%2B&tool_name=a+b").status_code == 200  # valid UTF-8 ("ü+")

@@ -190,6 +190,9 @@ def test_unknown_method_name_is_not_echoed_unbounded(dispatcher: Dispatcher) -> 
         ("note.find", {"filter": {"colour": "red"}}, ["filter", "colour"]),
         ("note.list", {"anything": 1}, ["anything"]),
         ("add", {"input": {"a": "one", "b": 2}}, ["input", "a"]),
+        # Models ignore unknown keys (for clients reading newer answers); requests may not carry them.
+        ("note.new", {"obj": {"title": "t", "is_admin": True}}, ["obj", "is_admin"]),
+        ("add", {"input": {"a": 1, "b": 2, "c": 3}}, ["input", "c"]),
     ],
 )
 def test_invalid_params_carry_pydantic_details(
@@ -324,6 +327,22 @@ def test_oversized_batch_is_refused_as_a_whole(dispatcher: Dispatcher, service: 
 
 
 # -- rpc.discover -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ids", [[1, 1], ["a", "b", "a"], [7, 7.0]], ids=["int", "string", "int-and-float"])
+def test_batch_with_a_duplicate_id_is_refused_as_a_whole(
+    dispatcher: Dispatcher, service: svc.NoteService, ids: list[Any]
+) -> None:
+    before = dict(service.notes)
+    answer = handle(dispatcher, [request("note.new", NEW_NOTE, id=i) for i in ids])
+    assert error_code(answer) == -32600 and answer["id"] is None
+    assert answer["error"]["message"] == f"invalid request: id {ids[-1]!r} is used twice in the batch"
+    assert service.notes == before  # nothing ran
+
+
+def test_batch_ids_may_repeat_only_as_null_or_notifications(dispatcher: Dispatcher) -> None:
+    calls = [request("note.list", id=None), request("note.list", id=None), {"jsonrpc": "2.0", "method": "note.list"}]
+    assert [a["result"] for a in handle(dispatcher, calls)] == [[], []]
 
 
 def test_discover_returns_the_openrpc_document(dispatcher: Dispatcher) -> None:

@@ -86,3 +86,11 @@ def test_default_page_size(loaded: tuple[Engine, list[dict[str, Any]]]) -> None:
     engine, docs = loaded
     page = engine.find_page("audit")
     assert [d["sid"] for d in page.items] == [d["sid"] for d in docs[:100]]
+
+
+@pytest.mark.parametrize("field", ["limit", "offset"])
+def test_counts_beyond_64_bits_are_invalid_queries(audit_engine: Engine, field: str) -> None:
+    # Both engines bind them as signed 64-bit integers; SQLite used to fail with an OverflowError.
+    assert audit_engine.find("audit", Query(**{field: 2**63 - 1})) == []
+    with pytest.raises(InvalidQuery, match=f"{field} must be at most 9223372036854775807, got 9223372036854775808"):
+        audit_engine.find("audit", Query(**{field: 2**63}))

@@ -20,6 +20,7 @@ from osis_ai.server import AiService
 from osis.auth.principal import scoped_owner
 from osis.binding import DomainBinding, bind_package
 from osis.rpc.errors import InvalidParams, NotFound
+from osis.rpc.limits import Limits
 from osis.scalars import format_otime
 from osis.service.crud import crud_service
 from osis.store.engine import Engine
@@ -28,7 +29,6 @@ from osis.store.query import Aggregation, Cond, Day, Metric, Query
 from .window import day_start, utc_now, window_days
 
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 1000
 DEFAULT_USAGE_DAYS = 30
 MAX_DAYS = 3660
 TOP = 10
@@ -46,13 +46,6 @@ _TOKENS = (
     Metric("sum", "total_tokens", "total_tokens"),
     Metric("count", None, "calls"),
 )
-
-
-def _page(limit: int | None, offset: int | None) -> tuple[int, int]:
-    size = DEFAULT_LIMIT if limit is None else limit
-    if size > MAX_LIMIT:
-        raise InvalidParams(f"limit must be at most {MAX_LIMIT}, got {size}", data={"field": "limit"})
-    return size, offset or 0
 
 
 def _days(days: int | None, default: int | None) -> int | None:
@@ -94,12 +87,18 @@ _Base: type[AiService] = crud_service(AiService, AI_BINDING)
 class AiStoreService(_Base):  # type: ignore[misc, valid-type]
     """Serves the whole ai API from one store engine."""
 
-    def __init__(self, engine: Engine, binding: DomainBinding | None = None) -> None:
-        super().__init__(engine, binding or AI_BINDING)
+    def __init__(self, engine: Engine, binding: DomainBinding | None = None, *,
+                 max_page: int = Limits.max_page) -> None:
+        super().__init__(engine, binding or AI_BINDING, max_page=max_page)
+
+    def _page(self, limit: int | None, offset: int | None) -> tuple[int, int]:
+        size = DEFAULT_LIMIT if limit is None else limit
+        self.check_page(size)
+        return size, offset or 0
 
     # -- audit ---------------------------------------------------------------------------
     async def audit_search(self, input: m.AuditSearchInput) -> m.AuditSearchOutput:
-        limit, offset = _page(input.limit, input.offset)
+        limit, offset = self._page(input.limit, input.offset)
         filters = _eq(tool_name=input.tool_name, user_sid=input.user_sid, success=input.success) + _own()
         if input.since is not None:
             filters.append(Cond("created_at", "gte", format_otime(input.since)))
@@ -156,7 +155,7 @@ class AiStoreService(_Base):  # type: ignore[misc, valid-type]
 
     # -- memories ------------------------------------------------------------------------
     async def memory_search(self, input: m.MemorySearchInput) -> m.MemorySearchOutput:
-        limit, offset = _page(input.limit, input.offset)
+        limit, offset = self._page(input.limit, input.offset)
         order = input.order_by or m.MemoryOrder.CONFIDENCE
         query = Query(
             filters=_eq(user_sid=input.user_sid, category=input.category, key=input.key) + _own(),
@@ -263,7 +262,7 @@ class AiStoreService(_Base):  # type: ignore[misc, valid-type]
 
     # -- conversations -------------------------------------------------------------------
     async def conversation_list(self, input: m.ConversationListInput) -> m.ConversationListOutput:
-        limit, offset = _page(input.limit, input.offset)
+        limit, offset = self._page(input.limit, input.offset)
         query = Query(filters=_eq(user_sid=input.user_sid) + _own(), order_by="updated_at", descending=True,
                       limit=limit, offset=offset)
 
@@ -274,7 +273,7 @@ class AiStoreService(_Base):  # type: ignore[misc, valid-type]
         return m.ConversationListOutput(items=[m.AgentConversation.model_validate(d) for d in docs], total=total)
 
     async def message_history(self, input: m.MessageHistoryInput) -> m.MessageHistoryOutput:
-        limit, offset = _page(input.limit, input.offset)
+        limit, offset = self._page(input.limit, input.offset)
         query = Query(filters=_eq(conversation_sid=input.conversation_sid) + _own(), order_by="created_at",
                       limit=limit, offset=offset)
 

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from . import dashboard, docs, errors, memories, queries
 from .client import ClientFactory, ClientSource
+from .params import Utf8Query
 
 TITLE = "hero_agent on OSIS"
 
@@ -50,6 +51,7 @@ def create_rest_app(client_factory: ClientFactory) -> FastAPI:
                   redoc_url=None)
     app.state.osis = source
     errors.install(app)
+    app.add_middleware(Utf8Query)
     app.include_router(queries.router)
     app.include_router(memories.router)
     app.include_router(dashboard.router)

@@ -67,6 +67,8 @@ class ErrorBody(BaseModel):
 # OpenAPI `responses` entries for the statuses every API route may answer with.
 COMMON_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     401: {"model": ErrorBody, "description": "Auth is on and the request has no valid `Authorization: Bearer` token."},
+    # Answered by `osis serve` before the route runs (osis.rpc.limits.BodyGuard).
+    413: {"model": ErrorBody, "description": "The request body is larger than the server accepts."},
     422: {"model": ErrorBody, "description": "A parameter is invalid; `errors` names each one."},
     502: {"model": ErrorBody, "description": "OSIS failed or answered with something unreadable."},
     503: {"model": ErrorBody, "description": "OSIS or its store is unavailable; retry later."},

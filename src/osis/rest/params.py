@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Final
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Query
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic_core import to_json
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from osis.scalars import to_utc_second
 
@@ -74,3 +77,42 @@ Rfc3339 = Annotated[
     AfterValidator(to_utc_second),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
+
+
+def non_utf8_parameter(query_string: bytes) -> str | None:
+    """The name of the first query parameter that is not UTF-8 once percent-decoded, if any.
+
+    Starlette decodes query strings leniently, turning such bytes into U+FFFD, so that
+    `?q=%ff` would search for a replacement character instead of being refused.
+    """
+    if b"%" not in query_string and query_string.isascii():
+        return None
+    for pair in query_string.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        for part in (name, value):
+            try:
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                return unquote_to_bytes(name).decode("utf-8", errors="replace")[:MAX_TEXT]
+    return None
+
+
+class Utf8Query:
+    """ASGI middleware answering 422, naming the parameter, to a query string that is not UTF-8."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            name = non_utf8_parameter(scope.get("query_string", b""))
+            if name is not None:
+                message = "not valid UTF-8 once percent-decoded"
+                body = to_json({"error": f"invalid query parameter {name!r}: {message}",
+                                "errors": [{"parameter": name, "location": "query", "message": message}]})
+                await send({"type": "http.response.start", "status": 422,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode("ascii"))]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)

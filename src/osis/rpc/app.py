@@ -6,7 +6,11 @@ Endpoints of :func:`create_app`:
     JSON-RPC 2.0 (see :mod:`osis.rpc.dispatch`).  Every JSON-RPC answer,
     including error answers, is ``200 application/json``; a request made only
     of notifications gets ``204`` with no body.  A body larger than
-    ``max_body`` gets ``413`` with a LIMIT_EXCEEDED error object.
+    ``max_body`` gets ``413`` (and one too slow to arrive ``408``, see
+    :func:`serve`), both with a LIMIT_EXCEEDED error object; a body nesting JSON
+    deeper than ``max_depth`` gets a LIMIT_EXCEEDED answer.  A ``Content-Type`` other
+    than JSON gets ``415`` (an HTML form could otherwise post calls cross-site);
+    no ``Content-Type`` at all is taken as JSON.
 ``GET /health``
     ``{"status": "ok"}`` while the process serves requests.
 ``GET /openrpc.json``
@@ -29,6 +33,7 @@ the dispatch itself.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket as _socket
@@ -39,16 +44,18 @@ from typing import Any, Final
 import uvicorn
 from pydantic_core import to_json
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from osis.rpc.dispatch import Dispatcher
-from osis.rpc.errors import InternalError, LimitExceeded, RpcError
+from osis.rpc.errors import InternalError, InvalidRequest, LimitExceeded, RpcError
+from osis.rpc.limits import BodyRefused, Limits, is_json_type, read_body, too_deep
 
 __all__ = ["DEFAULT_MAX_BODY", "ServeError", "create_app", "serve"]
 
 log = logging.getLogger("osis.rpc")
 
 #: Default limit on a ``POST /rpc`` body.
-DEFAULT_MAX_BODY: Final = 8 * 1024 * 1024
+DEFAULT_MAX_BODY: Final = Limits.max_body
 
 _JSON_TYPE: Final = (b"content-type", b"application/json")
 _BACKLOG: Final = 2048
@@ -59,13 +66,19 @@ def _json_error(request_id: Any, error: RpcError) -> bytes:
 
 
 class _RpcApp:
-    __slots__ = ("_dispatcher", "_max_body", "_static", "_too_large", "_internal")
+    __slots__ = ("_dispatcher", "_max_body", "_max_depth", "_static", "_too_deep", "_internal")
 
     def __init__(
-        self, dispatcher: Dispatcher, service_name: str, openrpc: dict[str, Any] | None, max_body: int
+        self,
+        dispatcher: Dispatcher,
+        service_name: str,
+        openrpc: dict[str, Any] | None,
+        max_body: int,
+        max_depth: int,
     ) -> None:
         self._dispatcher = dispatcher
         self._max_body = max_body
+        self._max_depth = max_depth
         discovery = {
             "name": service_name,
             "protocol": "openrpc",
@@ -80,8 +93,8 @@ class _RpcApp:
         }
         if openrpc is not None:
             self._static["/openrpc.json"] = to_json(openrpc)
-        self._too_large = _json_error(
-            None, LimitExceeded(f"request body too large: this server accepts at most {max_body} bytes")
+        self._too_deep = _json_error(
+            None, LimitExceeded(f"request JSON nested deeper than {max_depth} levels; this server accepts no more")
         )
         self._internal = _json_error(None, InternalError("internal error"))
 
@@ -119,27 +132,25 @@ class _RpcApp:
 
     async def _rpc(self, scope: Scope, receive: Receive, send: Send) -> None:
         for name, value in scope["headers"]:
-            if name == b"content-length":
-                if value.isdigit() and int(value) > self._max_body:
-                    # Refuse before reading a byte of it.
-                    await self._refuse_body(send)
+            if name == b"content-type":
+                if not is_json_type(value):
+                    given = value[:80].decode("latin-1")
+                    error = InvalidRequest(f"unsupported content type {given!r}: send application/json")
+                    await _respond(send, 415, _json_error(None, error), [(b"connection", b"close")])
                     return
                 break
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > self._max_body:
-                await self._refuse_body(send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        try:
+            body = await read_body(scope, receive, max_body=self._max_body)
+        except BodyRefused as refused:
+            # The unread rest of the body makes the connection unusable: close it.
+            await _respond(send, refused.status, _json_error(None, LimitExceeded(refused.message)),
+                           [(b"connection", b"close")])
+            return
+        if body is None:
+            return
+        if too_deep(body, self._max_depth):
+            await _respond(send, 200, self._too_deep)
+            return
         try:
             answer = await self._dispatcher.handle(body)
         except Exception:
@@ -152,10 +163,6 @@ class _RpcApp:
             await send({"type": "http.response.body", "body": b""})
         else:
             await _respond(send, 200, answer)
-
-    async def _refuse_body(self, send: Send) -> None:
-        # The unread rest of the body makes the connection unusable: close it.
-        await _respond(send, 413, self._too_large, [(b"connection", b"close")])
 
     @staticmethod
     async def _lifespan(receive: Receive, send: Send) -> None:
@@ -193,11 +200,12 @@ def create_app(
     service_name: str,
     openrpc: dict[str, Any] | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    max_depth: int = Limits.max_depth,
 ) -> ASGIApp:
     """The ASGI app serving ``dispatcher`` (endpoints in the module docstring)."""
-    if max_body < 1:
-        raise ValueError(f"max_body must be positive, got {max_body}")
-    return _RpcApp(dispatcher, service_name, openrpc, max_body)
+    # Limits validates the bounds; the other fields keep their defaults.
+    Limits(max_body=max_body, max_depth=max_depth)
+    return _RpcApp(dispatcher, service_name, openrpc, max_body, max_depth)
 
 
 # -- running -------------------------------------------------------------------------------
@@ -284,6 +292,83 @@ def _remover(path: str, identity: tuple[int, int]) -> Callable[[], None]:
     return remove
 
 
+_AWAITING_HEADERS, _AWAITING_BODY, _IDLE = 0, 1, 2
+
+
+def _too_slow_answer(path: str, message: str) -> bytes:
+    """A whole HTTP 408 response, in the error shape of the app that owns ``path``."""
+    if path == "/rpc":
+        body = _json_error(None, LimitExceeded(message))
+    else:
+        body = to_json({"error": message})
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+def _with_deadlines(header_timeout: float, body_timeout: float) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol, with deadlines for slow clients.
+
+    uvicorn bounds idle keep-alive connections, but not a client that sends its headers
+    or its body a byte at a time (or not at all): each such client would hold a
+    connection, and a task waiting on its body, forever. Here a request's headers must be
+    complete within ``header_timeout`` seconds of the connection or of the request's first
+    byte, and its body within ``body_timeout`` seconds of the headers. Too slow headers
+    close the connection; too slow a body gets a 408 first.
+
+    Each connection has one timer, re-armed a few times per deadline, that compares the
+    current phase's start with the clock: a request only records times, which costs
+    nothing measurable, instead of arming and cancelling timers of its own. A deadline
+    is therefore enforced within a quarter of its length.
+    """
+    tick = min(header_timeout, body_timeout) / 4
+
+    class Protocol(HttpToolsProtocol):
+        _phase = _AWAITING_HEADERS
+        _phase_began = 0.0
+        _ticker: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._phase_began = self.loop.time()
+            self._ticker = self.loop.call_later(tick, self._check)
+
+        def _check(self) -> None:
+            if self.transport.is_closing():
+                return
+            waited = self.loop.time() - self._phase_began
+            if self._phase == _AWAITING_HEADERS and waited > header_timeout:
+                self.transport.close()
+            elif self._phase == _AWAITING_BODY and waited > body_timeout:
+                if self.cycle is not None and not self.cycle.response_started:
+                    message = f"request body too slow: it must arrive within {body_timeout:g} s"
+                    self.transport.write(_too_slow_answer(self.scope["path"], message))
+                self.transport.close()
+            else:
+                self._ticker = self.loop.call_later(tick, self._check)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._phase, self._phase_began = _AWAITING_HEADERS, self.loop.time()
+
+        def on_headers_complete(self) -> None:
+            self._phase, self._phase_began = _AWAITING_BODY, self.loop.time()
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._phase = _IDLE
+            super().on_message_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._ticker is not None:
+                self._ticker.cancel()
+            super().connection_lost(exc)
+
+    return Protocol
+
+
 class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None]) -> None:
         super().__init__(config)
@@ -307,6 +392,9 @@ def serve(
     log_level: str = "info",
     access_log: bool = False,
     own_logging: bool = True,
+    header_timeout: float = Limits.header_timeout,
+    body_timeout: float = Limits.body_timeout,
+    keep_alive_timeout: int = Limits.keep_alive_timeout,
 ) -> None:
     """Serve ``app`` with uvicorn until SIGINT/SIGTERM, then shut down gracefully.
 
@@ -316,7 +404,10 @@ def serve(
     :class:`ServeError`, as does an address already in use.  In-flight
     requests get up to 10 s to finish on shutdown.  Access logging is off by
     default: it costs a noticeable share of a small call.  ``own_logging=False``
-    leaves the process's logging configuration alone.
+    leaves the process's logging configuration alone.  A client gets
+    ``header_timeout`` seconds to send a request's headers and ``body_timeout``
+    seconds for its body (then a 408); an idle connection is closed after
+    ``keep_alive_timeout`` seconds.
     """
     cleanup: Callable[[], None]
     if socket is not None:
@@ -342,6 +433,11 @@ def serve(
         access_log=access_log,
         timeout_graceful_shutdown=10,
         server_header=False,
+        http=_with_deadlines(header_timeout, body_timeout),
+        # No websocket endpoints: an upgrade request is an ordinary request, kept to
+        # the same deadlines, instead of a connection handed to another protocol.
+        ws="none",
+        timeout_keep_alive=keep_alive_timeout,
     )
     server = _Server(config, cleanup)
     # uvicorn logs no address for sockets it did not bind itself.

@@ -147,6 +147,19 @@ def _parse_request(request: Any) -> bytes | tuple[Any, bool, str, Any]:
     return request_id, is_notification, method, params
 
 
+def _duplicate_id(batch: list[Any]) -> Any:
+    """The first id two calls of ``batch`` share (notifications and null ids aside), or ``_ABSENT``."""
+    seen: set[Any] = set()
+    for request in batch:
+        if type(request) is dict:
+            request_id = request.get("id")
+            if type(request_id) in _ID_TYPES:
+                if request_id in seen:
+                    return request_id
+                seen.add(request_id)
+    return _ABSENT
+
+
 class Dispatcher:
     """Validates, routes and executes JSON-RPC requests against ``service``.
 
@@ -252,6 +265,13 @@ class Dispatcher:
                         f"batch has {len(payload)} requests; this server accepts at most {self._max_batch}"
                     ),
                 )
+            duplicate = _duplicate_id(payload)
+            if duplicate is not _ABSENT:
+                # Answers are matched to calls by id: with two calls under one id, the
+                # client cannot tell which answer is whose. Nothing runs.
+                return _error_response(
+                    None, InvalidRequest(f"invalid request: id {_short(repr(duplicate))} is used twice in the batch")
+                )
         # A single request runs as a batch of one.  The loop body is the hot
         # path of the server, so it is written out here rather than spread over
         # per-entry coroutines.
@@ -313,7 +333,9 @@ class Dispatcher:
             params = self._as_dict(bound, method, params)
         route = bound.route
         try:
-            validated = route.params.model_validate(params, by_alias=True, by_name=True)
+            # Generated models ignore unknown keys, so that an older client can read a
+            # newer server's answers; in a request, an unknown key is a client bug.
+            validated = route.params.model_validate(params, by_alias=True, by_name=True, extra="forbid")
         except ValidationError as exc:
             raise _invalid_params(method, exc) from None
         handler = getattr(self._service, route.handler, None)

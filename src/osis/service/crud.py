@@ -21,7 +21,8 @@ from pydantic import BaseModel
 
 from osis.auth.principal import scoped_owner
 from osis.binding import DomainBinding, RootBinding
-from osis.rpc.errors import NotFound
+from osis.rpc.errors import InvalidParams, NotFound
+from osis.rpc.limits import MAX_PAGE_CEILING
 from osis.rpc.params import Page
 from osis.store.engine import Engine
 from osis.store.query import OPS, Cond, Query
@@ -68,11 +69,21 @@ def check_owner_indexed(root: RootBinding) -> None:
 
 
 class StoreBacked:
-    """State shared by store-backed services: the engine and the domain binding."""
+    """State shared by store-backed services: the engine, the domain binding and the
+    largest page (`limit`) one call may ask for."""
 
-    def __init__(self, engine: Engine, binding: DomainBinding) -> None:
+    def __init__(self, engine: Engine, binding: DomainBinding, *, max_page: int = MAX_PAGE_CEILING) -> None:
+        if not 1 <= max_page <= MAX_PAGE_CEILING:
+            raise ValueError(f"max_page must be between 1 and {MAX_PAGE_CEILING}, got {max_page}")
         self.engine = engine
         self.binding = binding
+        self.max_page = max_page
+
+    def check_page(self, limit: int) -> None:
+        """Refuse a page larger than this server serves, naming the parameter."""
+        if limit > self.max_page:
+            raise InvalidParams(f"invalid params: limit must be at most {self.max_page}, got {limit}",
+                                data={"field": "limit"})
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking engine call in a worker thread, with store errors mapped to RPC errors."""
@@ -151,6 +162,7 @@ def _verbs(root: RootBinding) -> dict[str, Callable[..., Any]]:
         return sorted((d["sid"] for d in docs), key=sid_to_key)
 
     async def list_full(self: StoreBacked, limit: int, offset: int) -> list[Any]:
+        self.check_page(limit)
         query = Query(filters=owner_conditions(root), limit=limit, offset=offset)
         return [load(d) for d in await self.run(self.engine.find, coll, query)]
 
@@ -162,6 +174,7 @@ def _verbs(root: RootBinding) -> dict[str, Callable[..., Any]]:
     async def find(
         self: StoreBacked, filter: BaseModel | None, order_by: str | None, descending: bool, limit: int, offset: int
     ) -> list[Any]:
+        self.check_page(limit)
         query = Query(
             filters=where(filter),
             order_by=order_by,
@@ -175,6 +188,7 @@ def _verbs(root: RootBinding) -> dict[str, Callable[..., Any]]:
         self: StoreBacked, filter: BaseModel | None, order_by: str | None, descending: bool, limit: int,
         cursor: str | None,
     ) -> Any:
+        self.check_page(limit)
         query = Query(filters=where(filter), order_by=order_by, descending=descending, limit=limit, cursor=cursor)
         page = await self.run(self.engine.find_page, coll, query)
         return page_model(items=[load(d) for d in page.items], next_cursor=page.next_cursor)

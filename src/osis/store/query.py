@@ -241,11 +241,17 @@ def _indexed_column(layout: Layout, name: object, what: str) -> Column:
     return layout.indexed[name]
 
 
+#: Largest limit or offset: both engines take them as signed 64-bit integers.
+MAX_COUNT = 2**63 - 1
+
+
 def _check_count(value: object, what: str, *, allow_none: bool) -> None:
     if value is None and allow_none:
         return
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InvalidQuery(f"{what} must be a non-negative integer, got {value!r}")
+    if value > MAX_COUNT:
+        raise InvalidQuery(f"{what} must be at most {MAX_COUNT}, got {value}")
 
 
 def resolve_conds(layout: Layout, conds: object) -> tuple[ResolvedCond, ...]:
