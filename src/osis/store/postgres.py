@@ -452,14 +452,18 @@ class PostgresEngine(Engine):
                     break
         return [self._insert_auto(conn, sql, enc) if key is None else key for key, enc in zip(keys, docs)]
 
-    def _rewrite(self, conn: psycopg.Connection[Any], layout: Layout, key: int, doc: EncodedDoc) -> bool:
+    def _rewrite(
+        self, conn: psycopg.Connection[Any], layout: Layout, key: int, doc: EncodedDoc, *, reindex: bool = True
+    ) -> bool:
+        """Overwrite one row; with ``reindex`` (its search text may have changed) its
+        search-index row too, in the same transaction."""
         cols = [quote(c.name) for c in layout.columns]
         sets = ", ".join([f"doc = %s::{self._doc_type(layout)}", *(f"{c} = %s" for c in cols)])
         cur = conn.execute(f"UPDATE {self._table(layout)} SET {sets} WHERE id = %s", (doc.text, *doc.columns, key))
         if cur.rowcount == 0:
             return False
         side = self._sides.get(layout.name)
-        if side is not None:
+        if side is not None and reindex:
             side.index_rows(conn, [key])
         return True
 
@@ -476,8 +480,10 @@ class PostgresEngine(Engine):
             row = conn.execute(f"SELECT doc FROM {self._table(layout)} WHERE id = %s FOR UPDATE", (key,)).fetchone()
             if row is None:
                 return None
-            new = mutate(row[0])
-            self._rewrite(conn, layout, key, new)
+            old, new = row[0], mutate(row[0])
+            # An increment (a memory's access count) rarely touches the search text.
+            changed = any(old.get(f) != v for f, v in zip(layout.search, new.search))
+            self._rewrite(conn, layout, key, new, reindex=changed)
         return new
 
     def _delete(self, layout: Layout, key: int) -> bool:

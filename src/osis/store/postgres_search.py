@@ -62,6 +62,7 @@ from typing import Any
 
 import psycopg
 
+from .errors import StoreClosed
 from .layout import Layout, identifier
 from .sql import quote
 
@@ -342,8 +343,8 @@ class BackgroundIndexer:
                     busy = started - self._last_write() < IDLE_AFTER
                     if self._drain(side, busy) and busy:
                         self._stop.wait((time.monotonic() - started) * (1 / BUSY_DUTY - 1))
-            except Exception:  # keep serving: searches stay exact without the index
-                if self._stop.is_set():
+            except Exception as exc:  # keep serving: searches stay exact without the index
+                if self._stop.is_set() or isinstance(exc, StoreClosed):
                     return  # the engine is closing and refused the work on purpose
                 log.exception("search indexing failed; will retry")
                 self._stop.wait(1.0)
