@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 
 import psycopg
@@ -76,6 +77,22 @@ def test_search_statements_use_the_trigram_index_every_time(
         assert f"Bitmap Index Scan on {side_index(engine._layouts['audit'], 'arguments')}" in plan, plan
         assert "Seq Scan" not in plan, plan  # the tail is a key range, never a scan
         engine.index_search("audit")
+
+
+@pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
+def test_background_indexer_drains_the_backlog_when_writes_pause(
+    make_engine: Callable[..., Engine], store_url: str
+) -> None:
+    engine = make_engine([AUDIT])
+    assert isinstance(engine, PostgresEngine)
+    engine.insert_many("audit", [{"arguments": f"row {i}"} for i in range(3000)])
+    deadline = time.monotonic() + 30
+    while engine.search_backlog("audit") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.search_backlog("audit") == 0
+    assert engine.count("audit", Query(search="row 29")) == 111  # 29, 290-299, 2900-2999
+    engine.close()  # stops the indexer thread
+    assert not [t for t in threading.enumerate() if t.name == "osis-pg-search-indexer"]
 
 
 @pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
