@@ -13,8 +13,9 @@ import psycopg
 import pytest
 
 from osis.store import Engine, Query
-from osis.store.postgres import PostgresEngine, like_pattern
-from osis.store.postgres_search import side_index, side_table
+from osis.store.layout import identifier
+from osis.store.postgres import PostgresEngine
+from osis.store.postgres_search import like_pattern, side_index, side_table
 
 from .conftest import AUDIT
 
@@ -164,12 +165,13 @@ def test_a_format_1_store_moves_its_search_index_to_the_side_table(
     layout = old._layouts["audit"]
     schema, table = old._schema, old._table(layout)
     old.close()
+    legacy_index = identifier(f"{layout.table}__search_arguments")  # format 1's name
     with psycopg.connect(store_url.split("?")[0], autocommit=True) as conn:  # what format 1 left behind
         conn.execute(f"DROP TABLE {schema}.{side_table(layout)}")
         conn.execute(f"ALTER TABLE {schema}.osis_collections DROP COLUMN search_watermark")
         conn.execute(f"UPDATE {schema}.osis_meta SET value = '1' WHERE key = 'format_version'")
         conn.execute(
-            f"CREATE INDEX {layout.search_index_name('arguments')} ON {table}"
+            f"CREATE INDEX {legacy_index} ON {table}"
             f" USING gin ((lower((doc ->> 'arguments') COLLATE \"C\")) gin_trgm_ops)"
         )
     engine = make_engine([AUDIT], url=f"{store_url}&indexer=off")
@@ -181,7 +183,7 @@ def test_a_format_1_store_moves_its_search_index_to_the_side_table(
         version = conn.execute(f"SELECT value FROM {schema}.osis_meta WHERE key = 'format_version'").fetchone()
         legacy = conn.execute(
             "SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
-            (schema, layout.search_index_name("arguments")),
+            (schema, legacy_index),
         ).fetchone()
     assert version == ("2",) and legacy == (0,)
 

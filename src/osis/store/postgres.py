@@ -87,9 +87,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-like_pattern = search.like_pattern
-
-
 def _configure(conn: psycopg.Connection[Any]) -> None:
     # Decode jsonb with orjson, as the SQLite engine does: several times faster.
     set_json_loads(loads, conn)
@@ -198,7 +195,7 @@ class PostgresEngine(Engine):
             plans = {name: plan_change(stored.get(name), layout.spec) for name, layout in layouts.items()}
             opclass = self._trigram_opclass(conn) if any(l.search for l in layouts.values()) else ""
             for name, layout in layouts.items():
-                self._apply(conn, layout, stored.get(name), plans[name], opclass)
+                self._apply(conn, layout, plans[name], opclass)
             doc_types = {}
             for name, layout in layouts.items():
                 row = conn.execute(
@@ -237,7 +234,7 @@ class PostgresEngine(Engine):
         return f"{quote(row[0])}.gin_trgm_ops"
 
     def _apply(
-        self, conn: psycopg.Connection[Any], layout: Layout, old: CollectionSpec | None, plan: Plan, opclass: str
+        self, conn: psycopg.Connection[Any], layout: Layout, plan: Plan, opclass: str
     ) -> None:
         table = self._table(layout)
         if plan.create:
@@ -531,7 +528,7 @@ class PostgresEngine(Engine):
         it checked directly.  Both carry the filters ``conds`` (so each can use an
         index for them), the keyset predicate of ``paged`` and then ``tail``."""
         side = self._sides[layout.name]
-        pattern = like_pattern(needle)
+        pattern = search.like_pattern(needle)
         table = self._table(layout)
         branches = []
         for indexed in (True, False):

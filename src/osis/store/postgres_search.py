@@ -294,8 +294,6 @@ class SearchMarks:
 
 # ---------------------------------------------------------------------- background indexing
 
-ConnectionContext = Callable[[], Any]
-
 
 class BackgroundIndexer:
     """Daemon thread draining the search backlog of every collection with search fields.
