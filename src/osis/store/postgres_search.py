@@ -44,10 +44,10 @@ Why nothing is ever missed
 Plans
     ``find`` runs the indexed part and the tail as two branches of a
     ``UNION ALL``, each ordered and limited, merged by the outer query.  The
-    watermark is a literal parameter, so the planner knows the tail is short
-    (a key range scan) and picks, for the indexed part, between walking the
-    order's index (common terms) and the trigram index (rare terms) from the side
-    table's statistics.  Search statements are never prepared server-side: a
+    watermark is a parameter of an unprepared statement, so the planner sees its
+    value and knows the tail is short (a key range scan), and picks for the
+    indexed part between walking the order's index (common terms) and the
+    trigram index (rare terms) from the side table's statistics.  Search statements are never prepared server-side: a
     generic plan cannot know the pattern and would ignore the trigram index
     (``tests/store/test_postgres_engine.py`` checks the plans).
 """
