@@ -425,7 +425,7 @@ def main() -> None:
             with psycopg.connect(args.dsn, autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
                 conn.execute(f"DROP SCHEMA IF EXISTS {schema}_legacy CASCADE")
-        elif not args.dir:
+        if not args.dir:
             shutil.rmtree(workdir, ignore_errors=True)
     misses = [r["name"] for r in report.rows if r.get("ok") is False]
     print(f"\n{len(report.rows)} measurements, {len(misses)} missed target" + (f": {', '.join(misses)}" if misses else ""))
