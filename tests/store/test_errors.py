@@ -34,6 +34,7 @@ from .conftest import AUDIT
         ("sqlite:///x.db?indexer=maybe", "indexer='maybe' must be on or off"),
         ("postgresql://localhost/test?schema=Bad-Name", "schema='Bad-Name'"),
         ("postgresql://localhost/test?pool_max=x", "pool_max='x' must be a number"),
+        ("postgresql://localhost/test?indexer=later", "indexer='later' must be on or off"),
         ("postgresql://localhost/test?nonsense_option=1", "invalid PostgreSQL URL"),
     ],
 )

@@ -1,28 +1,55 @@
-"""PostgreSQL specifics: search statements must be able to use the trigram index."""
+"""PostgreSQL specifics: the plans search relies on, and the search index filled off
+the write path (horizon, explicit keys, upgrade from the format that indexed the
+documents' table)."""
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from collections.abc import Callable
+
+import psycopg
 import pytest
 
 from osis.store import Engine, Query
-from osis.store.postgres import PostgresEngine, like_pattern
+from osis.store.layout import identifier
+from osis.store.postgres import PostgresEngine
+from osis.store.postgres_search import like_pattern, side_index, side_table
 
 from .conftest import AUDIT
 
 pytestmark = pytest.mark.postgres
 
+
 def _trigram_scans(engine: PostgresEngine) -> int:
+    layout = engine._layouts["audit"]
+    names = [side_index(layout, f) for f in layout.search]
     with engine._conn("stats") as conn:
         conn.execute("SELECT pg_stat_force_next_flush()")
         conn.execute("SELECT 1")  # the flush happens at the end of a transaction
         row = conn.execute(
-            "SELECT COALESCE(sum(idx_scan), 0) FROM pg_stat_user_indexes"
-            " WHERE schemaname = %s AND indexrelname LIKE 'osis_audit__search_%%'",
-            (engine._schema,),
+            "SELECT COALESCE(sum(idx_scan), 0) FROM pg_stat_user_indexes WHERE schemaname = %s AND indexrelname = ANY(%s)",
+            (engine._schema, names),
         ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def _fill(engine: PostgresEngine, rows: int) -> None:
+    """``rows`` filler documents written behind the engine's back, indexed, analysed."""
+    table = engine._table(engine._layouts["audit"])
+    with engine._conn("setup") as conn:
+        conn.execute(
+            f"INSERT INTO {table} (doc, f_created_at) SELECT json_build_object('arguments',"
+            " 'filler ' || i || ' ' || md5(i::text) || md5((i * 7)::text)), 1767225600 + i"
+            " FROM generate_series(1, %s) AS i",
+            (rows,),
+        )
+    assert engine.index_search("audit") == rows
+    with engine._conn("setup") as conn:
+        conn.execute(f"ANALYZE {table}")
+        conn.execute(f"ANALYZE {engine._schema}.{side_table(engine._layouts['audit'])}")
 
 
 @pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
@@ -30,37 +57,135 @@ def test_search_statements_use_the_trigram_index_every_time(
     make_engine: Callable[..., Engine], store_url: str
 ) -> None:
     # One pooled connection, so the statistics read below include every search.
-    engine = make_engine([AUDIT], url=f"{store_url}&pool_max=1")
+    engine = make_engine([AUDIT], url=f"{store_url}&pool_max=1&indexer=off")
     assert isinstance(engine, PostgresEngine)
-    table = engine._table(engine._layouts["audit"])
-    with engine._conn("setup") as conn:
-        # Enough rows for a rare pattern to favour the index in a plan that knows it;
-        # a generic plan only has a default selectivity and prefers a sequential scan.
-        conn.execute(
-            f"INSERT INTO {table} (doc) SELECT jsonb_build_object('arguments',"
-            " 'filler ' || i || ' ' || md5(i::text) || md5((i * 7)::text)) FROM generate_series(1, 10000) AS i"
-        )
-        # Model the steady state autovacuum maintains: GIN pending list merged, statistics fresh.
-        conn.execute(
-            "SELECT gin_clean_pending_list(indexrelid::regclass) FROM pg_stat_user_indexes"
-            " WHERE schemaname = %s AND indexrelname LIKE 'osis_audit__search_%%'",
-            (engine._schema,),
-        )
-        conn.execute(f"ANALYZE {table}")
-    engine.insert("audit", {"arguments": "the Unicorn-XJ42 appears once"})
+    _fill(engine, 10000)
+    engine.insert("audit", {"arguments": "the Unicorn-XJ42 appears once", "created_at": "2027-01-01T00:00:00Z"})
     query = Query(search="unicorn-xj42", order_by="created_at", descending=True, limit=50)
-    before = _trigram_scans(engine)
-    # psycopg prepares a statement after five executions and PostgreSQL then switches
-    # to a generic plan, which only knows a default selectivity for "LIKE $1": for an
-    # ordered, limited query it walks the created_at index instead.  So this catches
-    # search statements being prepared.
-    runs = 15
-    for _ in range(runs):
-        assert len(engine.find("audit", query)) == 1
-    assert _trigram_scans(engine) - before >= runs * 2  # every run, one scan per search field
-    plan = engine.explain("audit", query)
-    assert "Bitmap Index Scan on osis_audit__search_arguments" in plan, plan
-    assert "Seq Scan" not in plan, plan
+    for tail in (1, 0):  # the new entry is first in the unindexed tail, then indexed
+        assert engine.search_backlog("audit") == tail
+        before = _trigram_scans(engine)
+        # psycopg prepares a statement after five executions and PostgreSQL then switches
+        # to a generic plan, which only knows a default selectivity for "LIKE $1": for an
+        # ordered, limited query it walks the created_at index instead.  So this catches
+        # search statements being prepared.
+        runs = 15
+        for _ in range(runs):
+            assert len(engine.find("audit", query)) == 1
+            assert engine.count("audit", Query(search="unicorn-xj42")) == 1
+        assert _trigram_scans(engine) - before >= runs * 2 * 2  # every find and count, each search field
+        plan = engine.explain("audit", query)
+        assert f"Bitmap Index Scan on {side_index(engine._layouts['audit'], 'arguments')}" in plan, plan
+        assert "Seq Scan" not in plan, plan  # the tail is a key range, never a scan
+        engine.index_search("audit")
+
+
+@pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
+def test_background_indexer_drains_the_backlog_when_writes_pause(
+    make_engine: Callable[..., Engine], store_url: str
+) -> None:
+    engine = make_engine([AUDIT])
+    assert isinstance(engine, PostgresEngine)
+    engine.insert_many("audit", [{"arguments": f"row {i}"} for i in range(3000)])
+    deadline = time.monotonic() + 30
+    while engine.search_backlog("audit") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.search_backlog("audit") == 0
+    assert engine.count("audit", Query(search="row 29")) == 111  # 29, 290-299, 2900-2999
+    engine.close()  # stops the indexer thread
+    assert not [t for t in threading.enumerate() if t.name == "osis-pg-search-indexer"]
+
+
+@pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
+def test_concurrent_writers_never_slip_under_the_watermark(
+    make_engine: Callable[..., Engine], store_url: str
+) -> None:
+    """Writers commit out of key order while the indexer advances the watermark; every
+    row must be found afterwards, through the index."""
+    engine = make_engine([AUDIT], url=f"{store_url}&indexer=off")
+    assert isinstance(engine, PostgresEngine)
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        rng = random.Random(worker)
+        try:
+            for i in range(60):
+                if rng.random() < 0.3:
+                    batch = [{"arguments": f"w{worker}-item{i}-{j}"} for j in range(rng.choice([3, 80]))]
+                    engine.insert_many("audit", batch)
+                else:
+                    engine.insert("audit", {"arguments": f"w{worker}-item{i}-0"})
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    def index() -> None:
+        while not done.is_set():
+            engine.index_search("audit")
+
+    indexer = threading.Thread(target=index)
+    indexer.start()
+    writers = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join()
+    done.set()
+    indexer.join()
+    assert not errors, errors
+    total = engine.count("audit")
+    engine.index_search("audit")
+    assert engine.search_backlog("audit") == 0
+    assert engine.count("audit", Query(search="-item")) == total
+    with engine._conn("check") as conn:
+        side = f"{engine._schema}.{side_table(engine._layouts['audit'])}"
+        row = conn.execute(f"SELECT count(*) FROM {side}").fetchone()
+    assert row is not None and row[0] == total
+
+
+@pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
+def test_explicit_sids_below_and_above_the_watermark(make_engine: Callable[..., Engine], store_url: str) -> None:
+    engine = make_engine([AUDIT], url=f"{store_url}&indexer=off")
+    assert isinstance(engine, PostgresEngine)
+    engine.insert_many("audit", [{"sid": f"{i:04d}", "arguments": "filler"} for i in range(100, 200)])
+    engine.index_search("audit")
+    engine.insert_many("audit", [{"sid": "0050", "arguments": "Below"}, {"sid": "zz00", "arguments": "above"}])
+    assert engine.search_backlog("audit") == 1  # 0050 was indexed with its row
+    assert {d["sid"] for d in engine.find("audit", Query(search="ABOVE"))} == {"zz00"}
+    assert {d["sid"] for d in engine.find("audit", Query(search="below"))} == {"0050"}
+
+
+@pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
+def test_a_format_1_store_moves_its_search_index_to_the_side_table(
+    make_engine: Callable[..., Engine], store_url: str
+) -> None:
+    old = make_engine([AUDIT], url=f"{store_url}&indexer=off")
+    assert isinstance(old, PostgresEngine)
+    sids = old.insert_many("audit", [{"arguments": f"entry {i};", "result_preview": "Legacy"} for i in range(300)])
+    layout = old._layouts["audit"]
+    schema, table = old._schema, old._table(layout)
+    old.close()
+    legacy_index = identifier(f"{layout.table}__search_arguments")  # format 1's name
+    with psycopg.connect(store_url.split("?")[0], autocommit=True) as conn:  # what format 1 left behind
+        conn.execute(f"DROP TABLE {schema}.{side_table(layout)}")
+        conn.execute(f"ALTER TABLE {schema}.osis_collections DROP COLUMN search_watermark")
+        conn.execute(f"UPDATE {schema}.osis_meta SET value = '1' WHERE key = 'format_version'")
+        conn.execute(
+            f"CREATE INDEX {legacy_index} ON {table}"
+            f" USING gin ((lower((doc ->> 'arguments') COLLATE \"C\")) gin_trgm_ops)"
+        )
+    engine = make_engine([AUDIT], url=f"{store_url}&indexer=off")
+    assert isinstance(engine, PostgresEngine)
+    assert engine.count("audit", Query(search="legacy")) == 300  # exact before indexing ...
+    assert engine.index_search("audit") == 300
+    assert [d["sid"] for d in engine.find("audit", Query(search="ENTRY 17;"))] == [sids[17]]  # ... and after
+    with engine._conn("check") as conn:
+        version = conn.execute(f"SELECT value FROM {schema}.osis_meta WHERE key = 'format_version'").fetchone()
+        legacy = conn.execute(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+            (schema, legacy_index),
+        ).fetchone()
+    assert version == ("2",) and legacy == (0,)
 
 
 def test_like_pattern_escapes_wildcards() -> None:

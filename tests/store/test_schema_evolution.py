@@ -83,7 +83,8 @@ def populate(url: str) -> dict[str, str]:
 
 
 def checksums(engine: Engine) -> dict[str, str]:
-    return {name: engine.checksum(name) for name in engine.collections}
+    """Checksums of the ai domain's collections (the runtime's own, e.g. tokens, left out)."""
+    return {name: engine.checksum(name) for name in AI.roots}
 
 
 def open_with(url: str, binding: DomainBinding, allow_breaking: bool = False) -> Engine:

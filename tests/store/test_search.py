@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from osis.store import Aggregation, Cond, Engine, Metric, Query
+from osis.store.postgres import PostgresEngine
 from osis.store.sqlite import SqliteEngine
 
 from . import oracle
@@ -40,9 +41,9 @@ def _check(engine: Engine, docs: list[dict[str, Any]], needle: str, **extra: Any
 
 
 def _index_everything(engine: Engine) -> None:
-    if isinstance(engine, SqliteEngine):
-        engine.index_search()
-        assert engine.search_backlog("audit") == 0
+    assert isinstance(engine, (SqliteEngine, PostgresEngine))
+    engine.index_search()
+    assert engine.search_backlog("audit") == 0
 
 
 @pytest.mark.parametrize("indexed", [False, True], ids=["tail", "indexed"])

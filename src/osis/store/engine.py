@@ -9,7 +9,6 @@ implement a handful of storage primitives (the ``_``-prefixed abstract methods).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -47,8 +46,10 @@ class Engine(ABC):
         self._layouts: dict[str, Layout] = {}
         self._closed = False
         # Agents repeat the same few query shapes; validating one costs more than
-        # running it when an index answers, so resolutions are memoised.
-        self._resolve_cached = functools.lru_cache(maxsize=512)(self._resolve_uncached)
+        # running it when an index answers, so resolutions are memoised.  Keyed by a
+        # plain tuple of the query's parts: hashing and comparing that in C costs a
+        # fraction of the dataclasses' generated __hash__ and __eq__.
+        self._resolutions: dict[tuple[Any, ...], ResolvedQuery] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -65,7 +66,7 @@ class Engine(ABC):
         layouts = {name: Layout(spec) for name, spec in by_name.items()}
         self._open(layouts, schema)
         self._layouts = layouts
-        self._resolve_cached.cache_clear()
+        self._resolutions = {}
 
     def close(self) -> None:
         """Release connections and background work. Idempotent."""
@@ -87,9 +88,6 @@ class Engine(ABC):
         if self._closed:
             raise StoreClosed(f"{type(self).__name__} is closed")
 
-    def _resolve_uncached(self, coll: str, query: Query, _types: object) -> ResolvedQuery:
-        return resolve_query(self._layouts[coll], query)
-
     def _resolve(self, layout: Layout, query: Query | None) -> ResolvedQuery:
         if query is None:
             query = _EMPTY_QUERY
@@ -99,10 +97,19 @@ class Engine(ABC):
             # numbers and bools compare equal across types, so only they (and
             # lists of values) make the key carry their types.
             try:
-                types = tuple([_value_type(c.value) for c in query.filters])
-                return self._resolve_cached(layout.name, query, types)
+                key = (
+                    layout.name, query.search, query.order_by, query.descending, query.limit, query.offset,
+                    *[(c.field, c.op, c.value, _value_type(c.value)) for c in query.filters],
+                )
+                resolved = self._resolutions.get(key)
             except (TypeError, AttributeError):  # unhashable values (lists), or not Conds
-                pass
+                return resolve_query(layout, query)
+            if resolved is None:
+                resolved = resolve_query(layout, query)
+                if len(self._resolutions) >= _RESOLUTIONS:
+                    self._resolutions = {}
+                self._resolutions[key] = resolved
+            return resolved
         return resolve_query(layout, query)
 
     def _layout(self, coll: str) -> Layout:
@@ -333,6 +340,7 @@ class Engine(ABC):
 
 
 _EMPTY_QUERY = Query()
+_RESOLUTIONS = 512  # memoised query resolutions per engine
 
 
 def _value_type(value: Any) -> Any:

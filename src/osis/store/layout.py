@@ -101,8 +101,5 @@ class Layout:
             out.append(BTreeIndex(identifier(name), key, payload))
         return out
 
-    def search_index_name(self, field: str) -> str:
-        return identifier(f"{self.table}__search_{field}")
-
     def __repr__(self) -> str:
         return f"Layout({self.name!r})"

@@ -14,13 +14,9 @@ Layout
     NULLs placed as on SQLite.
 
 Search
-    One ``pg_trgm`` GIN index per search field, over the field's text with
-    ASCII letters lower-cased (``lower`` under the "C" collation), and a
-    ``LIKE '%needle%'`` on the same expression.  pg_trgm rechecks every
-    candidate, so results are exact.  Search statements are never prepared
-    server-side: psycopg prepares a statement after a few executions and a
-    *generic* plan cannot know the pattern, so it would ignore the trigram
-    index and scan.  :meth:`PostgresEngine.explain` shows the plan a query gets.
+    See :mod:`osis.store.postgres_search`: ``pg_trgm`` GIN indexes on a side
+    table filled off the write path by a background thread, with exact results
+    at any backlog.  :meth:`PostgresEngine.explain` shows the plan a query gets.
 
 Durability and concurrency
     Each write is one transaction committed with the server's settings (by
@@ -33,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -40,6 +37,7 @@ import psycopg
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from . import postgres_search as search
 from .codec import EncodedDoc, loads
 from .engine import Engine, Row
 from .errors import (
@@ -50,7 +48,7 @@ from .errors import (
     StoreUnavailable,
 )
 from .layout import Layout
-from .query import Query, ResolvedAggregation, ResolvedQuery, resolve_query
+from .query import Query, ResolvedAggregation, ResolvedCond, ResolvedQuery, resolve_query
 from .schema import Plan, SchemaRecord, backfill_row, plan_change
 from .sid import key_to_sid
 from .spec import CollectionSpec
@@ -66,7 +64,9 @@ from .sql import (
 )
 from .url import PostgresConfig
 
-FORMAT_VERSION = 1
+# 2: search text in side tables with a watermark (version 1 indexed the documents'
+# table itself, and its writers would not keep the side tables current).
+FORMAT_VERSION = 2
 _D = Dialect(param="%s", spell_nulls=True, mod="%%")
 _TYPES = {
     "str": 'text COLLATE "C"',
@@ -87,21 +87,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def search_expr(field: str) -> str:
-    """The indexed search text of ``field``; queries must spell it identically.
-
-    Under the "C" collation ``lower()`` folds ASCII letters only, whatever the
-    database locale: exactly the search's case folding, and immutable, so it
-    can be indexed.  (``translate()`` does the same but is about 20x slower.)
-    """
-    return f"lower((doc ->> '{field}') COLLATE \"C\")"
-
-
-def like_pattern(needle: str) -> str:
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _configure(conn: psycopg.Connection[Any]) -> None:
     # Decode jsonb with orjson, as the SQLite engine does: several times faster.
     set_json_loads(loads, conn)
@@ -115,6 +100,12 @@ class PostgresEngine(Engine):
         self._config = config
         self._doc_types: dict[str, str] = {}
         self._schema = config.schema
+        self._sides: dict[str, search.SideTable] = {}
+        self._marks = search.SearchMarks()
+        self._last_write = 0.0  # monotonic time of the last foreground write
+        self._indexer = (
+            search.BackgroundIndexer(self._drain_search, lambda: self._last_write) if config.indexer else None
+        )
         timeout = max(1, math.ceil(config.connect_timeout))
         # A plain connection first: its error says *why* (refused, auth, no such database),
         # where a pool would only report a timeout.
@@ -178,6 +169,10 @@ class PostgresEngine(Engine):
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._meta('osis_collections')} (name text PRIMARY KEY, spec text NOT NULL)"
             )
+            conn.execute(
+                f"ALTER TABLE {self._meta('osis_collections')}"
+                " ADD COLUMN IF NOT EXISTS search_watermark bigint NOT NULL DEFAULT 0"
+            )
             row = conn.execute(f"SELECT value FROM {self._meta('osis_meta')} WHERE key = 'format_version'").fetchone()
             if row is None:
                 conn.execute(
@@ -186,6 +181,12 @@ class PostgresEngine(Engine):
             elif int(row[0]) > FORMAT_VERSION:
                 raise SchemaMismatch(
                     f"schema {self._schema!r} uses store format {row[0]}; this version reads up to {FORMAT_VERSION}"
+                )
+            elif int(row[0]) < FORMAT_VERSION:
+                # _apply moves every collection's search index to its side table below.
+                conn.execute(
+                    f"UPDATE {self._meta('osis_meta')} SET value = %s WHERE key = 'format_version'",
+                    (str(FORMAT_VERSION),),
                 )
             if record is not None:
                 recorded = conn.execute(f"SELECT value FROM {self._meta('osis_meta')} WHERE key = 'schema'").fetchone()
@@ -197,7 +198,7 @@ class PostgresEngine(Engine):
             plans = {name: plan_change(stored.get(name), layout.spec) for name, layout in layouts.items()}
             opclass = self._trigram_opclass(conn) if any(l.search for l in layouts.values()) else ""
             for name, layout in layouts.items():
-                self._apply(conn, layout, stored.get(name), plans[name], opclass)
+                self._apply(conn, layout, plans[name], opclass)
             if record is not None:
                 conn.execute(
                     f"INSERT INTO {self._meta('osis_meta')} VALUES ('schema', %s)"
@@ -213,6 +214,10 @@ class PostgresEngine(Engine):
                 ).fetchone()
                 doc_types[name] = "jsonb" if row is not None and row[0] == "jsonb" else "json"
         self._doc_types = doc_types
+        self._sides = {name: search.SideTable(self._schema, l) for name, l in layouts.items() if l.search}
+        self._marks.clear()
+        if self._indexer is not None:
+            self._indexer.start(list(self._sides.values()))
 
     def _trigram_opclass(self, conn: psycopg.Connection[Any]) -> str:
         """Make sure pg_trgm is installed and return its GIN operator class, schema-qualified."""
@@ -238,7 +243,7 @@ class PostgresEngine(Engine):
         return f"{quote(row[0])}.gin_trgm_ops"
 
     def _apply(
-        self, conn: psycopg.Connection[Any], layout: Layout, old: CollectionSpec | None, plan: Plan, opclass: str
+        self, conn: psycopg.Connection[Any], layout: Layout, plan: Plan, opclass: str
     ) -> None:
         table = self._table(layout)
         if plan.create:
@@ -262,10 +267,8 @@ class PostgresEngine(Engine):
                 (self._schema, layout.table),
             )
         }
-        search_names = {layout.search_index_name(f) for f in (old.search if old else ())} | {
-            layout.search_index_name(f) for f in layout.search
-        }
-        for name in existing - set(wanted) - search_names - {f"{layout.table}_pkey"}:
+        # Includes the GIN indexes format 1 kept on the documents' table (now in side tables).
+        for name in existing - set(wanted) - {f"{layout.table}_pkey"}:
             conn.execute(f"DROP INDEX {quote(self._schema)}.{quote(name)}")
         for column in plan.drop_columns:
             conn.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {quote(column.name)}")
@@ -274,16 +277,7 @@ class PostgresEngine(Engine):
             keys = ", ".join(f"{quote(c.name)} ASC NULLS FIRST" for c in index.key)
             include = f" INCLUDE ({', '.join(quote(c.name) for c in index.payload)})" if index.payload else ""
             conn.execute(f"CREATE INDEX {quote(name)} ON {table} ({keys}, id){include}")
-        if plan.search_changed:
-            old_search = old.search if old is not None else ()
-            for field in old_search:
-                if field not in layout.search:
-                    conn.execute(f"DROP INDEX IF EXISTS {quote(self._schema)}.{quote(layout.search_index_name(field))}")
-            for field in layout.search:
-                conn.execute(
-                    f"CREATE INDEX IF NOT EXISTS {quote(layout.search_index_name(field))} ON {table}"
-                    f" USING gin (({search_expr(field)}) {opclass})"
-                )
+        search.ensure(conn, self._schema, layout, opclass)
         if plan.spec_changed and not plan.create:
             conn.execute(
                 f"UPDATE {self._meta('osis_collections')} SET spec = %s WHERE name = %s",
@@ -306,7 +300,71 @@ class PostgresEngine(Engine):
             last = rows[-1][0]
 
     def _close(self) -> None:
+        if self._indexer is not None:
+            self._indexer.stop()
         self._pool.close()
+
+    # ------------------------------------------------------------------ search upkeep
+
+    def _side(self, coll: str | None) -> list[search.SideTable]:
+        if coll is None:
+            return list(self._sides.values())
+        layout = self._layout(coll)
+        side = self._sides.get(layout.name)
+        return [] if side is None else [side]
+
+    def _drain_search(self, side: search.SideTable, busy: bool) -> int:
+        """Index ``side``'s backlog in batches; returns rows indexed.  ``busy``: writers
+        are active, so only a large backlog is worth their brief wait for the horizon."""
+        total = 0
+        while self._indexer is None or not self._indexer.stopping:
+            with self._conn("search indexing") as conn:
+                if busy and side.backlog(conn, exact=False) < search.BUSY_BACKLOG:
+                    break
+                horizon = side.horizon(conn)
+                if horizon is None:
+                    break
+                done, mark = side.index_batch(conn, horizon, search.BATCH_ROWS)
+            if mark >= 0:
+                self._marks.raise_to(side.layout.name, mark)
+            total += done
+            if done < search.BATCH_ROWS or busy:
+                break
+        if total:
+            with self._conn("search indexing") as conn:
+                side.clean_pending(conn, self._schema)
+        return total
+
+    def index_search(self, collection: str | None = None) -> int:
+        """Index every row not yet in the search index (of one collection or all);
+        returns how many.  The background indexer does this by itself; call it with
+        ``indexer=off`` or to have the index complete now.  Searches are exact either way."""
+        total = 0
+        for side in self._side(collection):
+            while True:
+                with self._conn("search indexing") as conn:
+                    horizon = side.horizon(conn)
+                    if horizon is None:
+                        continue  # a long writer held the table; ask again
+                    done, mark = side.index_batch(conn, horizon, search.BATCH_ROWS)
+                if mark < 0:
+                    time.sleep(0.01)  # another indexer holds the watermark
+                    continue
+                self._marks.raise_to(side.layout.name, mark)
+                total += done
+                if mark >= horizon and done < search.BATCH_ROWS:
+                    break
+            with self._conn("search indexing") as conn:
+                side.clean_pending(conn, self._schema)
+        return total
+
+    def search_backlog(self, collection: str) -> int:
+        """Rows of ``collection`` not yet in its search index."""
+        sides = self._side(collection)
+        if not sides:
+            return 0
+        with self._conn("search backlog") as conn:
+            return sides[0].backlog(conn, exact=True)
 
     # ------------------------------------------------------------------ writes
 
@@ -320,6 +378,7 @@ class PostgresEngine(Engine):
         auto_sql = self._insert_sql(layout, explicit=False)
         key_sql = self._insert_sql(layout, explicit=True)
         keys: list[int] = []
+        self._last_write = time.monotonic()
         if len(docs) == 1 and docs[0].key is None:
             # One statement is atomic by itself: no BEGIN/COMMIT round trips.
             with self._conn("insert") as conn:
@@ -327,6 +386,7 @@ class PostgresEngine(Engine):
         with self._conn("insert") as conn, conn.transaction():
             if all(enc.key is None for enc in docs):
                 return self._insert_batch(conn, layout, auto_sql, docs)
+            explicit: list[int] = []
             for enc in docs:
                 if enc.key is None:
                     keys.append(self._insert_auto(conn, auto_sql, enc))
@@ -335,6 +395,7 @@ class PostgresEngine(Engine):
                 if row is None:
                     raise DuplicateSid(f"{layout.name}: sid {key_to_sid(enc.key)} already exists")
                 keys.append(enc.key)
+                explicit.append(enc.key)
                 # Move the identity sequence past explicit keys (never backwards), so later
                 # assignments continue after the highest sid ever used, as on SQLite.
                 conn.execute(
@@ -342,6 +403,9 @@ class PostgresEngine(Engine):
                     " FROM (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS s) AS q",
                     (enc.key, self._table(layout)),
                 )
+            side = self._sides.get(layout.name)
+            if side is not None:
+                side.index_explicit(conn, explicit)
         return keys
 
     @staticmethod
@@ -363,6 +427,9 @@ class PostgresEngine(Engine):
             table = self._table(layout)
             try:
                 with conn.transaction():
+                    # Draw keys only under the lock INSERT takes too: the search indexer's
+                    # horizon relies on it (see osis.store.postgres_search).
+                    conn.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE")
                     keys = sorted(
                         int(r[0])
                         for r in conn.execute(
@@ -391,30 +458,49 @@ class PostgresEngine(Engine):
                     break
         return [self._insert_auto(conn, sql, enc) if key is None else key for key, enc in zip(keys, docs)]
 
-    def _rewrite(self, conn: psycopg.Connection[Any], layout: Layout, key: int, doc: EncodedDoc) -> bool:
+    def _rewrite(
+        self, conn: psycopg.Connection[Any], layout: Layout, key: int, doc: EncodedDoc, *, reindex: bool = True
+    ) -> bool:
+        """Overwrite one row; with ``reindex`` (its search text may have changed) its
+        search-index row too, in the same transaction."""
         cols = [quote(c.name) for c in layout.columns]
         sets = ", ".join([f"doc = %s::{self._doc_type(layout)}", *(f"{c} = %s" for c in cols)])
         cur = conn.execute(f"UPDATE {self._table(layout)} SET {sets} WHERE id = %s", (doc.text, *doc.columns, key))
-        return cur.rowcount > 0
+        if cur.rowcount == 0:
+            return False
+        side = self._sides.get(layout.name)
+        if side is not None and reindex:
+            side.index_rows(conn, [key])
+        return True
 
     def _replace(self, layout: Layout, key: int, doc: EncodedDoc) -> bool:
-        with self._conn("replace") as conn:
+        self._last_write = time.monotonic()
+        with self._conn("replace") as conn, conn.transaction():
             return self._rewrite(conn, layout, key, doc)
 
     def _update(
         self, layout: Layout, key: int, mutate: Callable[[dict[str, Any]], EncodedDoc]
     ) -> EncodedDoc | None:
+        self._last_write = time.monotonic()
         with self._conn("increment") as conn, conn.transaction():
             row = conn.execute(f"SELECT doc FROM {self._table(layout)} WHERE id = %s FOR UPDATE", (key,)).fetchone()
             if row is None:
                 return None
-            new = mutate(row[0])
-            self._rewrite(conn, layout, key, new)
+            old, new = row[0], mutate(row[0])
+            # An increment (a memory's access count) rarely touches the search text.
+            changed = any(old.get(f) != v for f, v in zip(layout.search, new.search))
+            self._rewrite(conn, layout, key, new, reindex=changed)
         return new
 
     def _delete(self, layout: Layout, key: int) -> bool:
-        with self._conn("delete") as conn:
-            return conn.execute(f"DELETE FROM {self._table(layout)} WHERE id = %s", (key,)).rowcount > 0
+        self._last_write = time.monotonic()
+        side = self._sides.get(layout.name)
+        with self._conn("delete") as conn, conn.transaction():
+            if conn.execute(f"DELETE FROM {self._table(layout)} WHERE id = %s", (key,)).rowcount == 0:
+                return False
+            if side is not None:
+                side.unindex_row(conn, key)
+            return True
 
     # ------------------------------------------------------------------ reads
 
@@ -434,33 +520,82 @@ class PostgresEngine(Engine):
         with self._conn("list_sids") as conn:
             return [r[0] for r in conn.execute(f"SELECT id FROM {self._table(layout)} ORDER BY id")]
 
-    def _search_clause(self, layout: Layout, needle: str | None, params: list[Any]) -> list[str]:
-        if needle is None:
-            return []
-        pattern = like_pattern(needle)
-        terms = []
-        for field in layout.search:
-            terms.append(f"{search_expr(field)} LIKE %s")
-            params.append(pattern)
-        return ["(" + " OR ".join(terms) + ")"]
+    def _search_branches(
+        self,
+        layout: Layout,
+        needle: str,
+        mark: int,
+        select: str,
+        conds: tuple[ResolvedCond, ...],
+        params: list[Any],
+        *,
+        paged: ResolvedQuery | None = None,
+        tail: str = "",
+    ) -> tuple[str, str]:
+        """The two halves of a search, each selecting ``select``: rows up to the
+        watermark ``mark`` through the side table's trigram indexes, and the rows past
+        it checked directly.  Both carry the filters ``conds`` (so each can use an
+        index for them), the keyset predicate of ``paged`` and then ``tail``."""
+        side = self._sides[layout.name]
+        pattern = search.like_pattern(needle)
+        table = self._table(layout)
+        branches = []
+        for indexed in (True, False):
+            params.append(mark)
+            if indexed:
+                source = f"{side.side} AS s JOIN {table} AS t ON t.id = s.rid"
+                terms = " OR ".join(f"s.{search.side_column(f)} LIKE %s" for f in layout.search)
+                clauses = ["s.rid <= %s", f"({terms})"]
+            else:
+                source = f"{table} AS t"
+                terms = " OR ".join(f"{search.text_expr(f, 't.')} LIKE %s" for f in layout.search)
+                clauses = ["t.id > %s", f"({terms})"]
+                if search.prefilter_sound(needle):
+                    # Skips parsing the JSON of every tail row that cannot match.
+                    clauses.insert(1, f"{search.document_text('t.')} LIKE %s")
+                    params.append(pattern)
+            params.extend([pattern] * len(layout.search))
+            clauses += filters_sql(_D, conds, params)
+            keyset = keyset_sql(_D, paged, params) if paged is not None else None
+            if keyset:
+                clauses.append(keyset)
+            branches.append(f"SELECT {select} FROM {source}{where_sql(clauses)}{tail}")
+        return branches[0], branches[1]
 
-    def _find_sql(self, layout: Layout, rq: ResolvedQuery, limit: int | None, params: list[Any]) -> str:
-        clauses = self._search_clause(layout, rq.search, params)
-        clauses += filters_sql(_D, rq.conds, params)
-        keyset = keyset_sql(_D, rq, params)
-        if keyset:
-            clauses.append(keyset)
+    def _mark(self, conn: psycopg.Connection[Any], layout: Layout) -> int:
+        return self._marks.get(conn, self._sides[layout.name])
+
+    def _find_sql(
+        self, layout: Layout, rq: ResolvedQuery, limit: int | None, params: list[Any], mark: int = 0
+    ) -> str:
         order_col = quote(rq.order.name) if rq.order else "NULL"
+        if rq.search is None:
+            clauses = filters_sql(_D, rq.conds, params)
+            keyset = keyset_sql(_D, rq, params)
+            if keyset:
+                clauses.append(keyset)
+            return (
+                f"SELECT id, doc, {order_col} FROM {self._table(layout)} AS t{where_sql(clauses)}"
+                f" ORDER BY {order_sql(_D, rq)}{limit_sql(_D, limit, rq.offset, params)}"
+            )
+        # Each half ordered and limited on its own (the planner can walk an index in
+        # each), merged by the outer ORDER BY.
+        select = "t.id, t.doc" + (f", t.{order_col}" if rq.order else "")
+        tail = "" if limit is None else f" ORDER BY {order_sql(_D, rq)} LIMIT {int(limit) + int(rq.offset)}"
+        indexed, recent = self._search_branches(layout, rq.search, mark, select, rq.conds, params, paged=rq, tail=tail)
         return (
-            f"SELECT id, doc, {order_col} FROM {self._table(layout)} AS t{where_sql(clauses)}"
+            f"SELECT id, doc, {order_col} FROM (({indexed}) UNION ALL ({recent})) AS u"
             f" ORDER BY {order_sql(_D, rq)}{limit_sql(_D, limit, rq.offset, params)}"
         )
 
     def _find(self, layout: Layout, rq: ResolvedQuery, limit: int | None) -> list[Row]:
         params: list[Any] = []
-        query = self._find_sql(layout, rq, limit, params)
         with self._conn("find") as conn:
-            rows = conn.execute(query, params, prepare=False if rq.search else None).fetchall()
+            if rq.search is None:
+                rows = conn.execute(self._find_sql(layout, rq, limit, params), params).fetchall()
+            else:
+                query = self._find_sql(layout, rq, limit, params, self._mark(conn, layout))
+                rows = conn.execute(query, params, prepare=False).fetchall()
         return [(key, doc, value) for key, doc, value in rows]
 
     def explain(self, coll: str, query: Query) -> str:
@@ -468,29 +603,37 @@ class PostgresEngine(Engine):
         layout = self._layout(coll)
         rq = resolve_query(layout, query)
         params: list[Any] = []
-        text = self._find_sql(layout, rq, rq.limit, params)
         with self._conn("explain") as conn:
+            mark = self._mark(conn, layout) if rq.search is not None else 0
+            text = self._find_sql(layout, rq, rq.limit, params, mark)
             rows = conn.execute("EXPLAIN " + text, params, prepare=False).fetchall()
         return "\n".join(r[0] for r in rows)
 
     def _count(self, layout: Layout, rq: ResolvedQuery) -> int:
         params: list[Any] = []
-        clauses = self._search_clause(layout, rq.search, params)
-        clauses += filters_sql(_D, rq.conds, params)
         with self._conn("count") as conn:
-            row = conn.execute(
-                f"SELECT count(*) FROM {self._table(layout)}{where_sql(clauses)}",
-                params,
-                prepare=False if rq.search else None,
-            ).fetchone()
+            if rq.search is None:
+                clauses = filters_sql(_D, rq.conds, params)
+                row = conn.execute(f"SELECT count(*) FROM {self._table(layout)}{where_sql(clauses)}", params).fetchone()
+            else:
+                mark = self._mark(conn, layout)
+                indexed, recent = self._search_branches(layout, rq.search, mark, "1", rq.conds, params)
+                row = conn.execute(
+                    f"SELECT count(*) FROM (({indexed}) UNION ALL ({recent})) AS u", params, prepare=False
+                ).fetchone()
         assert row is not None
         return int(row[0])
 
     def _aggregate(self, layout: Layout, ra: ResolvedAggregation) -> list[tuple[Any, ...]]:
         params: list[Any] = []
-        clauses = self._search_clause(layout, ra.search, params)
-        text = aggregate_sql(_D, f"{self._table(layout)} AS t", ra, clauses, params)
         with self._conn("aggregate") as conn:
+            if ra.search is None:
+                source = f"{self._table(layout)} AS t"
+            else:
+                mark = self._mark(conn, layout)
+                indexed, recent = self._search_branches(layout, ra.search, mark, "t.*", (), params)
+                source = f"(({indexed}) UNION ALL ({recent})) AS t"
+            text = aggregate_sql(_D, source, ra, [], params)
             return [tuple(r) for r in conn.execute(text, params, prepare=False if ra.search else None).fetchall()]
 
     def _iter_bodies(self, layout: Layout) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -9,8 +9,10 @@
   ``SqliteEngine.index_search()`` / ``analyze()`` yourself).
 * ``postgresql://user@host:port/dbname?...`` (also ``postgres://``).  Options
   understood by the store are ``schema=<name>`` (default ``public``),
-  ``pool_max=<n>`` (default 8) and ``connect_timeout=<seconds>`` (default 5);
-  every other option is passed to libpq unchanged.
+  ``pool_max=<n>`` (default 8), ``connect_timeout=<seconds>`` (default 5) and
+  ``indexer=on|off`` the background thread that fills the search index (default
+  on; when off, call ``PostgresEngine.index_search()`` yourself); every other
+  option is passed to libpq unchanged.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class PostgresConfig:
     schema: str = "public"
     pool_max: int = 8
     connect_timeout: float = 5.0
+    indexer: bool = True
 
     @property
     def redacted(self) -> str:
@@ -108,16 +111,20 @@ def _parse_sqlite(url: str, rest: str) -> SqliteConfig:
     sync = opts.get("synchronous", "normal").lower()
     if sync not in ("normal", "full"):
         raise InvalidURL(f"store URL option synchronous={sync!r} must be normal or full ({url})")
-    indexer = opts.get("indexer", "on").lower()
-    if indexer not in ("on", "off"):
-        raise InvalidURL(f"store URL option indexer={indexer!r} must be on or off ({url})")
     return SqliteConfig(
         path=path,
         synchronous=sync,
         busy_timeout=_number(url, "timeout", opts.get("timeout", "5"), integer=False, minimum=0),
         readers=int(_number(url, "readers", opts.get("readers", "4"), integer=True, minimum=1)),
-        indexer=indexer == "on",
+        indexer=_switch(url, "indexer", opts.get("indexer", "on")),
     )
+
+
+def _switch(url: str, name: str, text: str) -> bool:
+    value = text.lower()
+    if value not in ("on", "off"):
+        raise InvalidURL(f"store URL option {name}={value!r} must be on or off ({url})")
+    return value == "on"
 
 
 def _parse_postgres(url: str) -> PostgresConfig:
@@ -128,6 +135,7 @@ def _parse_postgres(url: str) -> PostgresConfig:
         raise InvalidURL(f"store URL option schema={schema!r} must match [a-z_][a-z0-9_]* ({url})")
     pool_max = int(_number(url, "pool_max", opts.pop("pool_max", "8"), integer=True, minimum=1))
     timeout = _number(url, "connect_timeout", opts.pop("connect_timeout", "5"), integer=False, minimum=0.1)
+    indexer = _switch(url, "indexer", opts.pop("indexer", "on"))
     # libpq does not decode '+' as a space: percent-encode everything.
     conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(opts, quote_via=quote), ""))
     # Let libpq's own parser reject what it cannot use, with its message.
@@ -138,4 +146,4 @@ def _parse_postgres(url: str) -> PostgresConfig:
         _ci.conninfo_to_dict(conninfo)
     except psycopg.ProgrammingError as exc:
         raise InvalidURL(f"invalid PostgreSQL URL: {str(exc).strip().splitlines()[0]}") from None
-    return PostgresConfig(conninfo, schema, pool_max, timeout)
+    return PostgresConfig(conninfo, schema, pool_max, timeout, indexer)
