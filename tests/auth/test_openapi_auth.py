@@ -12,13 +12,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from osis_ai.client import AsyncAiClient
-from schemathesis import checks
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from osis.auth.tokens import TokenStore, now_text
 from osis.demo import fill_store
 from osis.rest import create_rest_app
 from osis.server import build_app, open_store
+from tests.rest.openapi_checks import CHECKS
 
 
 def _unused_client() -> AsyncAiClient:
@@ -39,15 +39,6 @@ class _App:
 
 _APP = _App()
 schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
-
-CHECKS = [
-    checks.not_a_server_error,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_schema_conformance,
-    checks.negative_data_rejection,
-]
-
 
 @pytest.fixture(scope="module", autouse=True)
 def served_with_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

@@ -16,7 +16,6 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from osis_ai.client import AsyncAiClient
 from osis_ai.server import AiDispatcher
-from schemathesis import checks
 
 from osis.ai.service import AiStoreService
 from osis.demo import fill_store
@@ -24,6 +23,7 @@ from osis.rest import create_rest_app
 from osis.rpc.transport import AsyncInProcessTransport
 from osis.server import open_store
 from osis.store.engine import Engine
+from tests.rest.openapi_checks import CHECKS
 
 # The schema is loaded when the module is imported, as schemathesis' pytest integration
 # wants; the store behind the app is opened by the fixture below, before any request.
@@ -35,15 +35,6 @@ def _client() -> AsyncAiClient:
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_rest_app(_client))
-
-CHECKS = [
-    checks.not_a_server_error,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_schema_conformance,
-    checks.negative_data_rejection,
-]
-
 
 @pytest.fixture(scope="module", autouse=True)
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
