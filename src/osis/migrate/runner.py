@@ -1,4 +1,4 @@
-"""One run of `osis migrate`: open both sides, migrate, verify, write the report.
+"""One run of `osis migrate`: open both sides, migrate and verify, write the report.
 
 The order is what makes a run safe to repeat: the legacy file is checked and opened
 before anything touches the store; the quarantine and report files are opened before
@@ -69,10 +69,11 @@ def run(
             engine = None if mode == "dry-run" else open_store(store_url)
             try:
                 context = Context.read(legacy)
-                if mode != "verify-only":
-                    migrate(legacy, engine, context, report, quarantine, stream)
-                if engine is not None:
-                    verify(legacy, engine, context, report, count_rows=mode == "verify-only", stream=stream)
+                if mode == "verify-only":
+                    assert engine is not None
+                    verify(legacy, engine, context, report, stream=stream)
+                else:
+                    migrate(legacy, engine, context, report, quarantine, stream)  # verifies each batch
             finally:
                 if engine is not None:
                     engine.close()
