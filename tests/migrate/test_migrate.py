@@ -19,6 +19,9 @@ from osis.migrate.sids import sid_for_id
 from osis.migrate.tables import Context
 from osis.migrate.timestamps import UNKNOWN_TIME
 from osis.server import open_store
+from osis.store import Query
+from osis.store.sqlite import SqliteEngine
+from osis.store.url import parse_url
 from tests.migrate.conftest import COLLECTIONS, checksums, documents, file_digest
 from tests.migrate.legacy_files import HUGE, Quirk, current_file, quirk_id
 from tests.store.conftest import _drop_schema, postgres_dsn
@@ -518,3 +521,39 @@ def test_each_batch_is_read_back_and_compared(
         (dropped, "missing", ()),
     ]
     assert report.tables["usage_log"].expected_checksum == report.tables["usage_log"].actual_checksum
+
+
+def test_on_sqlite_the_search_index_is_left_to_the_server(
+    current_legacy: tuple[Path, list[Quirk]], tmp_path: Path, migrate: Callable[..., Report]
+) -> None:
+    """The migration runs without the background indexer; searches find every object anyway."""
+    legacy, _ = current_legacy
+    url = f"sqlite:///{tmp_path}/osis.db"
+    report = migrate(legacy, url)
+    assert report.ok
+    engine = open_store(f"{url}?indexer=off")
+    try:
+        assert isinstance(engine, SqliteEngine)
+        assert engine.search_backlog("agent_audit_entry") > 0  # nothing indexed yet
+        entry = engine.get("agent_audit_entry", sid_for_id(1))
+        assert entry is not None and len(entry["arguments"]) >= 3
+        needle = entry["arguments"][:12]
+        before = [d["sid"] for d in engine.find("agent_audit_entry", Query(search=needle))]
+        assert entry["sid"] in before
+        assert engine.index_search() > 0 and engine.search_backlog("agent_audit_entry") == 0
+        assert [d["sid"] for d in engine.find("agent_audit_entry", Query(search=needle))] == before
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "opened"),
+    [
+        ("sqlite:///osis.db", "sqlite:///osis.db?indexer=off"),
+        ("sqlite:///osis.db?timeout=9", "sqlite:///osis.db?timeout=9&indexer=off"),
+        ("sqlite:///osis.db?indexer=on", "sqlite:///osis.db?indexer=on"),  # the operator's choice stands
+        ("postgresql://u@h/db?schema=x", "postgresql://u@h/db?schema=x"),
+    ],
+)
+def test_the_store_url_the_migration_opens(url: str, opened: str) -> None:
+    assert runner._bulk_url(url, parse_url(url)) == opened
