@@ -62,11 +62,11 @@ def migrate(
             continue
         table.missing_columns, table.ignored_columns = reader.missing, reader.extra
         started = time.monotonic()
-        batch = None if engine is None else _Batches(engine, rules, table, report)
+        writer = None if engine is None else _TableWriter(engine, rules, table, report)
         label = f"{'map' if engine is None else 'migrate'} {rules.legacy}"
         with Progress(label, reader.shape.rows, stream) as bar:
             # Mapping the next batch in a thread while the store writes this one was
-            # measured slower: the store's per-row statements hand the GIL back and forth.
+            # measured slower: the store's statements hand the GIL back and forth.
             for rows in mapped_batches(legacy, reader, rules):
                 pending: list[tuple[Row, Mapped]] = []
                 for row, outcome in rows:
@@ -78,19 +78,19 @@ def migrate(
                         table.add_mapped(outcome.notes)
                         pending.append((row, outcome))
                 table.rows += len(rows)
-                if batch is None:
+                if writer is None:
                     table.migrated += len(pending)
                 elif pending:
-                    batch.store(pending)
+                    writer.store(pending)
                 bar.advance(len(rows))
-        if batch is not None:
-            batch.check.finish()
-            table.verify_seconds = batch.verify_seconds
+        if writer is not None:
+            writer.check.finish()
+            table.verify_seconds = writer.verify_seconds
         table.migrate_seconds = time.monotonic() - started - table.verify_seconds
 
 
-class _Batches:
-    """Writes and verifies one table's batches, in order."""
+class _TableWriter:
+    """Writes one table's batches, in order, and verifies each as it is written."""
 
     def __init__(self, engine: Engine, rules: Rules, table: TableReport, report: Report) -> None:
         self.engine = engine
