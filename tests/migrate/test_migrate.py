@@ -12,12 +12,16 @@ from typing import Any
 import pytest
 from osis_ai import models as m
 
+from osis.migrate import runner
 from osis.migrate.legacy import LegacyFile
 from osis.migrate.report import Report
 from osis.migrate.sids import sid_for_id
 from osis.migrate.tables import Context
 from osis.migrate.timestamps import UNKNOWN_TIME
 from osis.server import open_store
+from osis.store import Query
+from osis.store.sqlite import SqliteEngine
+from osis.store.url import parse_url
 from tests.migrate.conftest import COLLECTIONS, checksums, documents, file_digest
 from tests.migrate.legacy_files import HUGE, Quirk, current_file, quirk_id
 from tests.store.conftest import _drop_schema, postgres_dsn
@@ -437,3 +441,119 @@ def test_many_rows_in_many_batches(tmp_path: Path, store_url: str, migrate: Call
     assert report.ok and report.tables["audit_log"].written == 2500
     docs = documents(store_url, "agent_audit_entry")
     assert list(docs) == [sid_for_id(i) for i in range(1, 2501)]
+
+
+def test_a_conflict_after_new_batches_and_a_rerun_over_them(
+    tmp_path: Path, store_url: str, migrate: Callable[..., Report]
+) -> None:
+    """Batches are inserted straight away while the previous one was all new: a taken sid
+    in a later batch still makes that batch's insert fail whole, then be looked up."""
+    legacy = tmp_path / "big.db"
+    current_file(legacy, audit=2500, usage=10, memories=10, conversations=3, quirks=False)
+    engine = open_store(store_url)
+    try:
+        squatter = engine.insert("agent_audit_entry", _foreign_audit_entry(sid_for_id(2100)))
+    finally:
+        engine.close()
+    first = migrate(legacy, store_url)
+    audit = first.tables["audit_log"]
+    assert (audit.written, audit.already_present, audit.conflicts, audit.differences) == (2499, 0, 1, 1)
+    assert (audit.migrated, audit.verified) == (2499, 2499)
+    assert [(d.sid, d.problem) for d in first.conflicts] == [(sid_for_id(2100), "conflict")]
+    assert documents(store_url, "agent_audit_entry")[sid_for_id(2100)] == squatter
+
+    again = migrate(legacy, store_url)
+    audit = again.tables["audit_log"]
+    assert (audit.written, audit.already_present, audit.conflicts, audit.verified) == (0, 2499, 1, 2499)
+    assert audit.expected_checksum == first.tables["audit_log"].expected_checksum
+    assert audit.actual_checksum == first.tables["audit_log"].actual_checksum
+
+
+def _foreign_audit_entry(sid: str) -> dict[str, Any]:
+    """An audit entry the store holds from elsewhere under a sid the migration needs."""
+    return m.AgentAuditEntry(
+        sid=sid,
+        tool_name="elsewhere",
+        arguments="{}",
+        result_preview="",
+        success=True,
+        duration_ms=1,
+        user_sid="u9",
+        created_at="2020-01-01T00:00:00Z",
+    ).model_dump(mode="json")
+
+
+class _Lossy:
+    """A real engine that, on writing, alters one document and drops another: what the
+    migration reads back after each batch must reveal both."""
+
+    def __init__(self, engine: Any, changed: str, dropped: str) -> None:
+        self._engine = engine
+        self._changed = changed
+        self._dropped = dropped
+
+    def insert_many(self, coll: str, docs: list[dict[str, Any]]) -> list[str]:
+        if coll == "agent_audit_entry":
+            docs = [
+                doc | {"duration_ms": doc["duration_ms"] + 1} if doc["sid"] == self._changed else doc
+                for doc in docs
+                if doc["sid"] != self._dropped
+            ]
+        return list(self._engine.insert_many(coll, docs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+
+def test_each_batch_is_read_back_and_compared(
+    tmp_path: Path, store_url: str, migrate: Callable[..., Report], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    legacy = tmp_path / "big.db"
+    current_file(legacy, audit=2500, usage=10, memories=10, conversations=3, quirks=False)
+    changed, dropped = sid_for_id(1500), sid_for_id(2222)
+    monkeypatch.setattr(runner, "open_store", lambda url: _Lossy(open_store(url), changed, dropped))
+    report = migrate(legacy, store_url)
+    audit = report.tables["audit_log"]
+    assert not report.ok and (audit.verified, audit.differences, audit.conflicts) == (2498, 2, 0)
+    assert audit.expected_checksum != audit.actual_checksum
+    assert sorted((d.sid, d.problem, d.fields) for d in report.differences) == [
+        (changed, "changed", ("duration_ms",)),
+        (dropped, "missing", ()),
+    ]
+    assert report.tables["usage_log"].expected_checksum == report.tables["usage_log"].actual_checksum
+
+
+def test_on_sqlite_the_search_index_is_left_to_the_server(
+    current_legacy: tuple[Path, list[Quirk]], tmp_path: Path, migrate: Callable[..., Report]
+) -> None:
+    """The migration runs without the background indexer; searches find every object anyway."""
+    legacy, _ = current_legacy
+    url = f"sqlite:///{tmp_path}/osis.db"
+    report = migrate(legacy, url)
+    assert report.ok
+    engine = open_store(f"{url}?indexer=off")
+    try:
+        assert isinstance(engine, SqliteEngine)
+        assert engine.search_backlog("agent_audit_entry") > 0  # nothing indexed yet
+        entry = engine.get("agent_audit_entry", sid_for_id(1))
+        assert entry is not None and len(entry["arguments"]) >= 3
+        needle = entry["arguments"][:12]
+        before = [d["sid"] for d in engine.find("agent_audit_entry", Query(search=needle))]
+        assert entry["sid"] in before
+        assert engine.index_search() > 0 and engine.search_backlog("agent_audit_entry") == 0
+        assert [d["sid"] for d in engine.find("agent_audit_entry", Query(search=needle))] == before
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "opened"),
+    [
+        ("sqlite:///osis.db", "sqlite:///osis.db?indexer=off"),
+        ("sqlite:///osis.db?timeout=9", "sqlite:///osis.db?timeout=9&indexer=off"),
+        ("sqlite:///osis.db?indexer=on", "sqlite:///osis.db?indexer=on"),  # the operator's choice stands
+        ("postgresql://u@h/db?schema=x", "postgresql://u@h/db?schema=x"),
+    ],
+)
+def test_the_store_url_the_migration_opens(url: str, opened: str) -> None:
+    assert runner._bulk_url(url, parse_url(url)) == opened

@@ -9,6 +9,7 @@ import pytest
 
 from osis.store import (
     CollectionSpec,
+    Cond,
     DuplicateSid,
     Engine,
     IndexedField,
@@ -122,12 +123,38 @@ def test_replace_and_delete(audit_engine: Engine) -> None:
         ({"sid": 12}, "'sid' is 12"),
     ],
 )
+@pytest.mark.parametrize("batch", [False, True], ids=["insert", "insert_many"])
 def test_invalid_documents_are_rejected_with_the_field_named(
-    audit_engine: Engine, doc: dict[str, Any], message: str
+    audit_engine: Engine, doc: dict[str, Any], message: str, batch: bool
 ) -> None:
+    """insert_many has its own encoding loop: it must refuse the same documents alike."""
     with pytest.raises(InvalidDocument, match=message):
-        audit_engine.insert("audit", doc)
+        if batch:
+            audit_engine.insert_many("audit", [{**DOC, "sid": "0a00"}, doc])
+        else:
+            audit_engine.insert("audit", doc)
     assert audit_engine.list_sids("audit") == []
+
+
+def test_insert_many_stores_what_insert_stores(audit_engine: Engine) -> None:
+    """The batch encoding loop and the single-document one agree on every kind of value."""
+    docs: list[dict[str, Any]] = [  # store-assigned sids follow the highest: b00a, b00b, b00c
+        {**DOC, "sid": "b009"},
+        {**DOC, "sid": ""},
+        {**DOC, "sid": None, "score": 0.5, "level": "high"},
+        {"sid": "a001", "created_at": "2026-01-02T03:04:05.9+01:00", "attempt": -(2**63), "x": {"y": [1, 2.5]}},
+        {"sid": "a002", "tool_name": "caf\u00e9 \U0001f600", "success": False, "score": 3, "nested": [{"a": None}]},
+        {"tool_name": "no sid at all"},
+        {"sid": "00000a003", "attempt": 7, "arguments": "a \\u0000 that is not a NUL"},
+    ]
+    batch = audit_engine.insert_many("audit", docs)
+    single = [audit_engine.insert("audit", {k: v for k, v in d.items() if k != "sid"}) for d in docs]
+    assert batch == ["b009", "b00a", "b00b", "a001", "a002", "b00c", "00000a003"]
+    for sid, one in zip(batch, single):
+        assert audit_engine.get("audit", sid) == {**one, "sid": sid}
+    for field, value in [("created_at", "2026-01-02T02:04:05Z"), ("score", 3.0), ("level", "high")]:
+        found = audit_engine.find("audit", Query(filters=[Cond(field, "eq", value)]))
+        assert len(found) == 2 and found[0]["sid"] in batch and found[1]["sid"] in [d["sid"] for d in single]
 
 
 def test_not_a_dict_and_unknown_collection(audit_engine: Engine) -> None:

@@ -5,8 +5,9 @@ Modules, in the order data flows through them:
 * :mod:`.legacy` opens the file without changing it and reads its tables in id order;
 * :mod:`.tables` maps each row to its OSIS document (or a quarantine reason), using
   :mod:`.fields` for column values, :mod:`.timestamps` for times, :mod:`.sids` for ids;
-* :mod:`.write` stores the documents in batches, idempotently; :mod:`.verify` compares
-  every row with its object (:mod:`.compare`);
+* :mod:`.write` stores the documents in batches, idempotently, and has :mod:`.verify`
+  compare each batch's rows with the objects read back (:mod:`.compare`); ``--verify-only``
+  runs :mod:`.verify` alone;
 * :mod:`.report`, :mod:`.quarantine` and :mod:`.progress` tell the operator;
   :mod:`.runner` runs it all once and :mod:`.command` is the command line.
 

@@ -24,7 +24,7 @@ def add_parser(sub: Any, default_store: str) -> None:
     """Register `migrate` on the `osis` command's subparsers."""
     parser = sub.add_parser(
         "migrate",
-        help="migrate a legacy hero_agent SQLite file into the store, then verify it",
+        help="migrate a legacy hero_agent SQLite file into the store, verifying every row",
         description="Copy every row of a hero_agent SQLite file into OSIS, then compare each with its object. "
         "The legacy file is only read. Safe to rerun: rows already migrated are skipped, so an interrupted "
         "run is finished by running it again. See docs/legacy-schema.md.",

@@ -1,12 +1,23 @@
-"""The migration pass: legacy rows to OSIS objects, in batches, idempotently.
+"""The migration pass: legacy rows to OSIS objects, in batches, idempotently, verified.
 
-Each batch of mapped rows is looked up by sid first (one `get_many`).  A sid the store
+A batch of mapped rows goes in with one `insert_many`, one transaction.  A sid the store
 lacks is written; a sid holding an identical object is left alone (an earlier run, or
 an interrupted one, wrote it); a sid holding anything else is a *conflict*: never
-overwritten, reported.  The new objects of a batch go in with one `insert_many`, one
-transaction: a run killed at any moment has written whole batches, and the next run
-finds them present and carries on, so any number of interrupted runs followed by a
-complete one leave exactly what one uninterrupted run leaves.
+overwritten, reported.  A run killed at any moment has written whole batches, and the
+next run finds them present and carries on, so any number of interrupted runs followed
+by a complete one leave exactly what one uninterrupted run leaves.
+
+Which sids are taken is learnt in one of two ways.  While the previous batch of the
+table was entirely new (a first run, or past the point where an interrupted one
+stopped), the batch is inserted straight away: `insert_many` refuses the whole batch
+with `DuplicateSid` if any of its sids is taken, and only then is the batch looked up
+(`get_many`) and split into new, present and conflicting objects.  Otherwise the lookup
+comes first, which is what a rerun over migrated batches needs.
+
+Every batch is verified as soon as it is written: the objects it wrote are read back
+(`get_many`) and, with those the lookup found, compared with their rows
+(:class:`osis.migrate.verify.TableCheck`).  That is the same comparison `--verify-only`
+makes, without reading and mapping the legacy file a second time.
 """
 
 from __future__ import annotations
@@ -16,12 +27,13 @@ from typing import Any, Final, TextIO
 
 from osis.store import DuplicateSid, Engine
 
-from .compare import canonical, differing_fields
+from .compare import differing_fields
 from .legacy import LegacyFile, Row
 from .progress import Progress
 from .quarantine import QuarantineFile, json_value
 from .report import Difference, Report, TableReport
 from .tables import RULES, Context, Mapped, Quarantined, Rules, mapped_batches
+from .verify import TableCheck
 
 #: Attempts at a batch whose sids another writer takes between our read and our write.
 _ATTEMPTS: Final = 3
@@ -39,7 +51,8 @@ def migrate(
     quarantine: QuarantineFile | None,
     stream: TextIO | None = None,
 ) -> None:
-    """Migrate every table into ``engine`` (None: a dry run, which only maps and counts)."""
+    """Migrate and verify every table into ``engine`` (None: a dry run, which only maps
+    and counts)."""
     for rules_type in RULES:
         rules = rules_type(context)
         table = report.tables[rules.legacy]
@@ -49,10 +62,11 @@ def migrate(
             continue
         table.missing_columns, table.ignored_columns = reader.missing, reader.extra
         started = time.monotonic()
+        writer = None if engine is None else _TableWriter(engine, rules, table, report)
         label = f"{'map' if engine is None else 'migrate'} {rules.legacy}"
         with Progress(label, reader.shape.rows, stream) as bar:
             # Mapping the next batch in a thread while the store writes this one was
-            # measured slower: the store's per-row statements hand the GIL back and forth.
+            # measured slower: the store's statements hand the GIL back and forth.
             for rows in mapped_batches(legacy, reader, rules):
                 pending: list[tuple[Row, Mapped]] = []
                 for row, outcome in rows:
@@ -64,46 +78,66 @@ def migrate(
                         table.add_mapped(outcome.notes)
                         pending.append((row, outcome))
                 table.rows += len(rows)
-                if engine is None:
+                if writer is None:
                     table.migrated += len(pending)
-                else:
-                    _store(engine, rules, pending, table, report)
+                elif pending:
+                    writer.store(pending)
                 bar.advance(len(rows))
-        table.migrate_seconds = time.monotonic() - started
+        if writer is not None:
+            writer.check.finish()
+            table.verify_seconds = writer.verify_seconds
+        table.migrate_seconds = time.monotonic() - started - table.verify_seconds
 
 
-def _store(engine: Engine, rules: Rules, pending: list[tuple[Row, Mapped]], table: TableReport, report: Report) -> None:
-    if not pending:
-        return
-    sids = [mapped.doc["sid"] for _row, mapped in pending]
-    for _attempt in range(_ATTEMPTS):
-        new: list[dict[str, Any]] = []
-        present = 0
-        conflicts: list[Difference] = []
-        for (row, mapped), found in zip(pending, engine.get_many(rules.collection, sids)):
-            if found is None:
-                new.append(mapped.doc)
-            elif canonical(found) == canonical(mapped.doc):
-                present += 1
+class _TableWriter:
+    """Writes one table's batches, in order, and verifies each as it is written."""
+
+    def __init__(self, engine: Engine, rules: Rules, table: TableReport, report: Report) -> None:
+        self.engine = engine
+        self.rules = rules
+        self.table = table
+        self.report = report
+        self.check = TableCheck(rules, table, report)
+        self.verify_seconds = 0.0  # reading back and comparing, part of each batch
+        self._insert_first = True  # the previous batch was all new (or there was none)
+
+    def store(self, pending: list[tuple[Row, Mapped]]) -> None:
+        collection = self.rules.collection
+        docs = [mapped.doc for _row, mapped in pending]
+        found: list[dict[str, Any] | None] = [None] * len(docs)
+        for attempt in range(_ATTEMPTS):
+            if attempt == 0 and self._insert_first:
+                new = docs
             else:
-                fields = differing_fields(mapped.doc, found)
-                conflicts.append(Difference(rules.legacy, json_value(row[0]), mapped.doc["sid"], "conflict", fields))
-        try:
-            engine.insert_many(rules.collection, new)
-        except DuplicateSid:
-            continue  # another writer took one of these sids meanwhile: look again
-        break
-    else:
-        raise MigrationError(
-            f"{rules.collection}: another process keeps writing the sids this migration needs"
-            f" (legacy {rules.legacy} ids {pending[0][0][0]!r}..{pending[-1][0][0]!r}); stop it and run again"
-        )
-    table.written += len(new)
-    table.already_present += present
-    table.migrated += len(new) + present
-    table.conflicts += len(conflicts)
-    for conflict in conflicts:
-        report.note_conflict(conflict)
-
+                found = self.engine.get_many(collection, [doc["sid"] for doc in docs])
+                new = [doc for doc, obj in zip(docs, found) if obj is None]
+            try:
+                self.engine.insert_many(collection, new)
+            except DuplicateSid:
+                continue  # taken by an earlier run (look them up) or by another writer meanwhile
+            break
+        else:
+            raise MigrationError(
+                f"{collection}: another process keeps writing the sids this migration needs"
+                f" (legacy {self.rules.legacy} ids {pending[0][0][0]!r}..{pending[-1][0][0]!r}); stop it and run again"
+            )
+        self._insert_first = len(new) == len(docs)
+        started = time.monotonic()
+        written = iter(self.engine.get_many(collection, [doc["sid"] for doc in new]) if new else ())
+        conflicts = 0
+        for (row, mapped), obj in zip(pending, found):
+            if obj is None:
+                self.check.check(row[0], mapped, next(written))  # as the store now holds it
+            elif not self.check.check(row[0], mapped, obj):
+                conflicts += 1  # found, not written: the sid held another object
+                fields = differing_fields(mapped.doc, obj)
+                conflict = Difference(self.rules.legacy, json_value(row[0]), mapped.doc["sid"], "conflict", fields)
+                self.report.note_conflict(conflict)
+        table = self.table
+        table.written += len(new)
+        table.already_present += len(docs) - len(new) - conflicts
+        table.migrated += len(docs) - conflicts
+        table.conflicts += conflicts
+        self.verify_seconds += time.monotonic() - started
 
 __all__ = ["MigrationError", "migrate"]

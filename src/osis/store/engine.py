@@ -16,7 +16,15 @@ from decimal import Decimal
 from typing import Any
 
 from . import cursor as _cursor
-from .codec import EncodedDoc, canonical_json, decode_document, encode_document, format_day, format_time
+from .codec import (
+    EncodedDoc,
+    canonical_json,
+    decode_document,
+    encode_document,
+    encode_many,
+    format_day,
+    format_time,
+)
 from .errors import InvalidDocument, InvalidQuery, StoreClosed, UnknownCollection
 from .layout import Column, Layout
 from .query import (
@@ -139,7 +147,7 @@ class Engine(ABC):
         layout = self._layout(coll)
         if isinstance(docs, Mapping) or not isinstance(docs, Iterable):
             raise InvalidDocument(f"{coll}: insert_many takes a list of documents")
-        encoded = [encode_document(layout, d) for d in docs]
+        encoded = encode_many(layout, docs)
         seen: set[int] = set()
         for enc in encoded:
             if enc.key is not None:

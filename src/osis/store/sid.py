@@ -27,7 +27,7 @@ from .errors import InvalidDocument, InvalidQuery
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 MIN_LEN = 4
 MAX_LEN = 12
-_SID_RE = re.compile(r"^[0-9a-z]{4,12}$")
+SID_PATTERN = re.compile(r"^[0-9a-z]{4,12}$")  # what is_sid checks, for hot loops
 
 # (length, first key of that length, first key of the next length)
 _BANDS: list[tuple[int, int, int]] = []
@@ -41,17 +41,16 @@ del _start, _length
 
 def is_sid(value: object) -> bool:
     """True when ``value`` is a well-formed SmartID this store can hold."""
-    return isinstance(value, str) and _SID_RE.match(value) is not None
+    return isinstance(value, str) and SID_PATTERN.match(value) is not None
+
+
+# First key of each sid length: sid_to_key runs for every document written with a sid.
+_FIRST_KEY: dict[int, int] = {length: start for length, start, _end in _BANDS}
 
 
 def sid_to_key(sid: str) -> int:
     """Integer row key of a well-formed sid (no validation; see :func:`parse_sid`)."""
-    offset = 0
-    for length, start, _end in _BANDS:
-        if length == len(sid):
-            offset = start
-            break
-    return offset + int(sid, 36)
+    return _FIRST_KEY.get(len(sid), 0) + int(sid, 36)
 
 
 # Two base-36 digits at a time: key_to_sid runs for every document a query returns.
