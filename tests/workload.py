@@ -207,6 +207,10 @@ class ThreadedLoad:
         """Every acknowledged write so far, in order (a snapshot: clients keep appending)."""
         return list(self._acks)
 
+    def error_count(self) -> int:
+        """Error answers so far."""
+        return sum(client.result.error_count for client in self._clients)
+
     def stop(self) -> ClientResult:
         self._stop.set()
         total = ClientResult()
