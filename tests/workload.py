@@ -23,12 +23,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 import httpx
 from osis_ai import models as m
 from osis_ai.client import AiClient
 
+from osis.rpc.client import SyncCrud
 from osis.rpc.errors import RpcError, TransportError
 from tests.servers import Server
 
@@ -95,7 +97,7 @@ def audit_entry(client_id: int, seq: int, rng: random.Random) -> m.AgentAuditEnt
         success=ok,
         duration_ms=rng.randrange(5, 5000),
         user_sid=rng.choice(USERS),
-        created_at=int(time.time()),
+        created_at=datetime.now(timezone.utc).replace(microsecond=0),
     )
 
 
@@ -107,7 +109,7 @@ def usage_entry(rng: random.Random) -> m.AgentUsageEntry:
         completion_tokens=completion,
         total_tokens=prompt + completion,
         user_sid=rng.choice(USERS),
-        created_at=int(time.time()),
+        created_at=datetime.now(timezone.utc).replace(microsecond=0),
     )
 
 
@@ -251,7 +253,10 @@ class ProcessLoad:
 def missing_or_changed(client: AiClient, acks: list[Ack], chunk: int = 500) -> list[str]:
     """Acknowledged writes the store does not hold as acknowledged, one line each."""
     problems: list[str] = []
-    cruds = {"agent_audit_entry": client.agent_audit_entry, "agent_usage_entry": client.agent_usage_entry}
+    cruds: dict[str, SyncCrud[Any, Any]] = {
+        "agent_audit_entry": client.agent_audit_entry,
+        "agent_usage_entry": client.agent_usage_entry,
+    }
     for start in range(0, len(acks), chunk):
         part = acks[start:start + chunk]
         batch = client.batch()
