@@ -35,6 +35,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,11 +51,13 @@ from tests.workload import (  # noqa: E402
     ClientResult,
     ProcessLoad,
     ThreadedLoad,
+    audit_entry,
     kill_repeatedly,
     median,
     missing_or_changed,
     percentile,
     rss_bytes,
+    usage_entry,
 )
 
 MAX_RSS_GROWTH = 0.10
@@ -87,6 +90,29 @@ def fill(url: str, days: int) -> None:
                    check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
+def prime(url: str, rows: int, batch_size: int = 500) -> float:
+    """Write `rows` audit and usage entries (3:2) from 8 to 90 days ago through the server,
+    in JSON-RPC batches; returns the seconds it took. The store then holds an agent's months
+    of history (outside the dashboard's 7-day window, as in a long-running agent), and the
+    server's write cache has filled as it does in a long-running server."""
+    rng = random.Random(11)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    started = time.monotonic()
+    with AiClient(url, timeout=300) as client:
+        for start in range(0, rows, batch_size):
+            batch = client.batch()
+            for i in range(start, min(rows, start + batch_size)):
+                when = now - timedelta(seconds=rng.randrange(8 * 86400, 90 * 86400))
+                if i % 5 < 3:
+                    entry = audit_entry(9, i, rng).model_copy(update={"created_at": when})
+                    batch.add("agent_audit_entry.new", {"obj": entry})
+                else:
+                    usage = usage_entry(rng).model_copy(update={"created_at": when})
+                    batch.add("agent_usage_entry.new", {"obj": usage})
+            batch.send()
+    return time.monotonic() - started
+
+
 class RssSampler:
     """The server's RSS once a second, in a thread, until stopped."""
 
@@ -108,7 +134,7 @@ class RssSampler:
 
 
 def report(engine: str, result: ClientResult, seconds: float, rss_start: int, rss_end: int,
-           rss_peak: int) -> bool:
+           samples: list[tuple[float, int]]) -> bool:
     """Print the engine's table; True when errors are 0 and RSS growth is under the limit."""
     answered = sum(len(v) for v in result.latencies.values())
     print(f"\n{engine}: {answered:,} calls in {seconds:.1f} s = {answered / seconds:,.0f} calls/s; "
@@ -122,8 +148,11 @@ def report(engine: str, result: ClientResult, seconds: float, rss_start: int, rs
         p99 = f"{percentile(values, 0.99) * 1000:.1f}" if values else "-"
         print(f"| {op} | {len(values):,} | {len(values) / seconds:,.0f} | {p50} | {p99} | {errors} |")
     growth = (rss_end - rss_start) / rss_start
+    peak = max([rss for _, rss in samples] + [rss_start, rss_end])
     print(f"server RSS: {rss_start / 2**20:.1f} MiB after warm-up, {rss_end / 2**20:.1f} MiB at the end "
-          f"({growth:+.1%}; limit +{MAX_RSS_GROWTH:.0%}), peak {rss_peak / 2**20:.1f} MiB")
+          f"({growth:+.1%}; limit +{MAX_RSS_GROWTH:.0%}), peak {peak / 2**20:.1f} MiB")
+    every = max(1, len(samples) // 8)
+    print("server RSS over time: " + ", ".join(f"{t:.0f} s {rss / 2**20:.0f}" for t, rss in samples[::every]))
     for op, messages in result.errors.items():
         print(f"errors of {op}: {len(messages)}, first: {messages[0]}")
     if result.unanswered:
@@ -135,9 +164,13 @@ def run_load(engine: str, url: str, workdir: Path, args: argparse.Namespace) -> 
     fill(url, args.demo_days)
     server = serve(url, free_port(), workdir / f"serve-{engine}.log")
     try:
+        if args.prime:
+            took = prime(str(server.url), args.prime)
+            print(f"\n{engine}: primed with {args.prime:,} entries in {took:.0f} s "
+                  f"(server RSS {rss_bytes(server.process.pid) / 2**20:.1f} MiB)")
         warmup = args.warmup if args.warmup is not None else min(10.0, args.seconds / 6)
         started = time.monotonic()
-        load = ProcessLoad(str(server.url), clients=args.clients)  # forks: before any thread starts here
+        load = ProcessLoad(str(server.url), clients=args.clients, ops=args.ops)  # forks: before any thread starts here
         sampler = RssSampler(server.process.pid)
         time.sleep(warmup)
         rss_start = rss_bytes(server.process.pid)
@@ -146,8 +179,7 @@ def run_load(engine: str, url: str, workdir: Path, args: argparse.Namespace) -> 
         result = load.stop()
         elapsed = time.monotonic() - started
         sampler.stop()
-        peak = max([rss for _, rss in sampler.samples] + [rss_start, rss_end])
-        return report(engine, result, elapsed, rss_start, rss_end, peak)
+        return report(engine, result, elapsed, rss_start, rss_end, sampler.samples)
     finally:
         server.stop()
 
@@ -191,11 +223,17 @@ def main() -> int:
                     help="PostgreSQL server to use (a fresh schema is created and dropped)")
     ap.add_argument("--warmup", type=float, default=None,
                     help="seconds of load before the start RSS is taken (default: seconds/6, at most 10)")
+    ap.add_argument("--ops", type=lambda text: text.split(","), default=None, metavar="OP,OP",
+                    help=f"only these operations (default all: {', '.join(OPERATIONS)})")
+    ap.add_argument("--prime", type=int, default=100_000, metavar="ROWS",
+                    help="entries written through the server in batches before the load (default 100000)")
     ap.add_argument("--demo-days", type=int, default=30, help="days of demo data in the store before the load")
     ap.add_argument("--kill", type=int, default=0, metavar="N",
                     help="instead: SIGKILL the server N times under load and check every acknowledged write")
     args = ap.parse_args()
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if args.ops and set(args.ops) - set(OPERATIONS):
+        ap.error(f"--ops: unknown operation(s) {', '.join(sorted(set(args.ops) - set(OPERATIONS)))}")
     unknown = set(engines) - {"sqlite", "postgres"}
     if unknown:
         ap.error(f"--engines: unknown engine(s) {', '.join(sorted(unknown))}; use sqlite and/or postgres")
