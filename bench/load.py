@@ -28,6 +28,7 @@ import argparse
 import os
 import random
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,7 +54,6 @@ from tests.workload import (  # noqa: E402
     ThreadedLoad,
     audit_entry,
     kill_repeatedly,
-    median,
     missing_or_changed,
     percentile,
     rss_bytes,
@@ -144,7 +144,7 @@ def report(engine: str, result: ClientResult, seconds: float, rss_start: int, rs
     for op in OPERATIONS:
         values = result.latencies.get(op, [])
         errors = len(result.errors.get(op, []))
-        p50 = f"{median(values) * 1000:.1f}" if values else "-"
+        p50 = f"{statistics.median(values) * 1000:.1f}" if values else "-"
         p99 = f"{percentile(values, 0.99) * 1000:.1f}" if values else "-"
         print(f"| {op} | {len(values):,} | {len(values) / seconds:,.0f} | {p50} | {p99} | {errors} |")
     growth = (rss_end - rss_start) / rss_start

@@ -18,7 +18,6 @@ from __future__ import annotations
 import multiprocessing
 import random
 import signal
-import statistics
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -323,7 +322,3 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, round(q * len(ordered) + 0.5) - 1))
     return ordered[rank]
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)

@@ -7,8 +7,10 @@ The database restarted is a private cluster (`private_postgres`), never the shar
 
 from __future__ import annotations
 
+import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -25,9 +27,9 @@ PROMPT = 5.0  # seconds within which a call must get its answer while the databa
 RECOVERY = 20.0  # seconds within which writes must work again once the database is back
 
 
-def _wait_for(what: str, condition: object, timeout: float) -> float:
+def _wait_for(what: str, condition: Callable[[], bool], timeout: float) -> float:
     started = time.monotonic()
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if time.monotonic() - started > timeout:
             raise AssertionError(f"{what} did not happen within {timeout:g} s")
         time.sleep(0.1)
@@ -35,8 +37,6 @@ def _wait_for(what: str, condition: object, timeout: float) -> float:
 
 
 def test_postgres_restart_under_load(private_postgres: PrivateCluster, tmp_path: Path) -> None:
-    import random
-
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "osis", "serve", "--store", f"{private_postgres.dsn}?connect_timeout=2",
