@@ -14,10 +14,11 @@ Memory: the server's RSS is sampled once a second. The first `--warmup` seconds 
 models reach their working size; "start" is the RSS at the end of the warm-up, "end" the
 RSS when the load stops. Throughput and latencies cover the whole run.
 
-`--kill N` runs the fault scenario instead: the server is killed with SIGKILL N times
-(every 0.5-1.5 s) under the same load and restarted on the same port; afterwards every
-write a client saw acknowledged is read back and compared, and SQLite's integrity check
-runs on the file.
+`--kill N` runs the fault scenario instead: `--clients` writer threads (writes only: the
+most acknowledged writes at stake per kill) while the server is killed with SIGKILL N times
+(every 0.5-1.5 s) and restarted on the same port; the newest writes acknowledged before
+each kill are read back after the restart, every one once the load stops, and SQLite's
+integrity check runs on the file.
 
     python bench/load.py [--seconds 60] [--clients 8] [--engines sqlite,postgres] [--kill N]
 """
@@ -237,9 +238,9 @@ def main() -> int:
     unknown = set(engines) - {"sqlite", "postgres"}
     if unknown:
         ap.error(f"--engines: unknown engine(s) {', '.join(sorted(unknown))}; use sqlite and/or postgres")
+    mix = WRITES if args.kill else (args.ops or list(OPERATIONS))
     print(f"{args.clients} clients, {'%d kills' % args.kill if args.kill else '%g s' % args.seconds} per engine; "
-          f"load average {os.getloadavg()[0]:.1f}; operation mix: "
-          + ", ".join(f"{op} {w}%" for op, w in OPERATIONS.items()))
+          f"load average {os.getloadavg()[0]:.1f}; operations: " + ", ".join(mix))
     ok = True
     for engine in engines:
         with tempfile.TemporaryDirectory(prefix="osis-load-") as tmp, store(engine, args.dsn, Path(tmp)) as url:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import random
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +20,9 @@ import pytest
 from osis_ai.client import AiClient
 
 from osis.rpc.errors import Unavailable
+from osis.store import CollectionSpec, StoreUnavailable, open_engine
 from tests.servers import free_port, start_server
+from tests.store.conftest import _drop_schema, postgres_dsn
 from tests.workload import ThreadedLoad, audit_entry, missing_or_changed
 
 from .private_postgres import PrivateCluster
@@ -94,3 +98,36 @@ def test_postgres_restart_under_load(private_postgres: PrivateCluster, tmp_path:
     log = server.log_text()
     assert "PostgreSQL store unreachable" in log
     assert "PostgreSQL store reachable again" in log
+
+
+def test_a_busy_pool_is_not_an_outage() -> None:
+    """Every connection busy for the whole wait is reported as such, not as the server being
+    unreachable, and does not put the engine into an outage."""
+    dsn = postgres_dsn()
+    if dsn is None:
+        pytest.skip("POSTGRES TESTS SKIPPED: no PostgreSQL server")
+    schema = f"osis_test_{uuid.uuid4().hex[:12]}"
+    engine = open_engine(f"{dsn}{'&' if '?' in dsn else '?'}schema={schema}&pool_max=1&connect_timeout=0.5")
+    try:
+        engine.open([CollectionSpec("note", indexed=())])
+        held, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with engine._conn("hold"):  # type: ignore[attr-defined]
+                held.set()
+                release.wait(30)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        held.wait(10)
+        try:
+            with pytest.raises(StoreUnavailable, match="no connection to .* became available during get"):
+                engine.get("note", "0001")
+        finally:
+            release.set()
+            holder.join()
+        assert not engine._outage.ongoing  # type: ignore[attr-defined]
+        assert engine.get("note", "0001") is None
+    finally:
+        engine.close()
+        _drop_schema(dsn, schema)
