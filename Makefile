@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STORE ?= $(or $(OSIS_STORE),sqlite:///var/osis.db)
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run demo test codegen check diff diff-head typecheck fuzz bench bench-codegen bench-rpc bench-store bench-migrate clean
+.PHONY: run demo test codegen check diff diff-head typecheck fuzz bench bench-codegen bench-rpc bench-store bench-migrate bench-load bench-kill clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -58,7 +58,7 @@ fuzz: $(STAMP)
 	OSCHEMA_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest -q tests/compiler/test_fuzz.py
 
 # Benchmarks print their figures against a baseline measured in the same run (bench/README.md).
-bench: bench-codegen bench-rpc bench-store bench-migrate
+bench: bench-codegen bench-rpc bench-store bench-migrate bench-load bench-kill
 
 bench-codegen: $(STAMP)
 	$(BIN)/python bench/codegen.py
@@ -71,6 +71,14 @@ bench-store: $(STAMP)
 
 bench-migrate: $(STAMP)
 	$(BIN)/python bench/migrate.py
+
+# 8 clients for 60 s per engine against `osis serve` (PostgreSQL: $$OSIS_TEST_POSTGRES_DSN).
+bench-load: $(STAMP)
+	$(BIN)/python bench/load.py
+
+# The same load while the server is killed with SIGKILL 100 times per engine.
+bench-kill: $(STAMP)
+	$(BIN)/python bench/load.py --kill 100
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis

@@ -26,6 +26,11 @@ class StoreLocked(StoreUnavailable):
     """Another process holds a lock on the database longer than the busy timeout."""
 
 
+class StoreFull(StoreUnavailable):
+    """The disk holding the database is full: writes are refused (and rolled back, so
+    nothing stored changes) until space is freed; reads keep working."""
+
+
 class StoreClosed(StoreError):
     """The engine was used after :meth:`Engine.close`."""
 

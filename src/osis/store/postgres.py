@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -48,6 +49,7 @@ from .errors import (
     StoreUnavailable,
 )
 from .layout import Layout
+from .outage import Outage
 from .query import Query, ResolvedAggregation, ResolvedCond, ResolvedQuery, resolve_query
 from .schema import Plan, SchemaRecord, backfill_row, plan_change
 from .sid import key_to_sid
@@ -80,6 +82,15 @@ _BACKFILL_CHUNK = 2000
 
 
 _COPY_MIN_ROWS = 64  # batches at least this large are written with COPY
+# While the server is unreachable, a request waits at most this long for a connection, so
+# callers get a prompt "unreachable" instead of queueing behind each other's timeouts. Each
+# such request lets the pool start a connection attempt; once one succeeds, requests get
+# through again (a local connection takes milliseconds).
+_OUTAGE_WAIT = 0.25
+# The pool's background reconnection gives up after this long; then the next request that
+# finds the pool empty starts a fresh attempt. Reconnecting is thus driven by demand,
+# instead of an exponential backoff that, after a 30 s outage, waits 30 s more.
+_RECONNECT_WINDOW = 2.0
 
 
 def _first_line(exc: BaseException) -> str:
@@ -120,10 +131,12 @@ class PostgresEngine(Engine):
             max_size=config.pool_max,
             kwargs={"autocommit": True, "connect_timeout": timeout},
             timeout=config.connect_timeout * 6,
+            reconnect_timeout=_RECONNECT_WINDOW,
             name="osis-store",
             configure=_configure,
             open=False,
         )
+        self._outage = Outage("PostgreSQL", config.redacted, self._drop_stale_connections)
         try:
             self._pool.open(wait=True, timeout=config.connect_timeout * 2)
         except PoolTimeout as exc:
@@ -145,17 +158,31 @@ class PostgresEngine(Engine):
     @contextlib.contextmanager
     def _conn(self, what: str) -> Iterator[psycopg.Connection[Any]]:
         self._check_open()
+        outage = self._outage
+        conn: psycopg.Connection[Any] | None = None
         try:
-            with self._pool.connection() as conn:
+            with self._pool.connection(timeout=_OUTAGE_WAIT if outage.ongoing else None) as conn:
                 yield conn
         except PoolTimeout as exc:
+            # No connection at all (none busy either) means the server cannot be reached;
+            # otherwise every connection was busy for the whole wait.
+            if outage.ongoing or self._pool.get_stats().get("pool_size", 0) == 0:
+                raise StoreUnavailable(outage.lost(f"no connection could be made during {what}")) from exc
             raise StoreUnavailable(
                 f"no connection to {self._config.redacted} became available during {what}"
             ) from exc
         except psycopg.OperationalError as exc:
+            if conn is None or conn.broken:
+                raise StoreUnavailable(outage.lost(f"{what} failed: {_first_line(exc)}")) from exc
             raise StoreUnavailable(f"{self._config.redacted}: {what} failed: {_first_line(exc)}") from exc
         except psycopg.Error as exc:
             raise StoreError(f"{self._config.redacted}: {what} failed: {_first_line(exc)}") from exc
+        outage.reached()
+
+    def _drop_stale_connections(self) -> None:
+        """At the start of an outage, test the idle connections in the background: those
+        the server dropped are replaced, so none is handed out once it is back."""
+        threading.Thread(target=self._pool.check, name="osis-store-pool-check", daemon=True).start()
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -44,6 +44,7 @@ from .errors import (
     DuplicateSid,
     SchemaMismatch,
     StoreError,
+    StoreFull,
     StoreLocked,
     StoreUnavailable,
 )
@@ -280,6 +281,11 @@ class SqliteEngine(Engine):
             return StoreLocked(
                 f"{where} is locked by another connection or process"
                 f" (gave up after {self._config.busy_timeout:g}s during {what})"
+            )
+        if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_FULL:
+            return StoreFull(
+                f"{where}: the disk is full, so {what} was refused and rolled back (nothing stored changed);"
+                " free disk space to write again"
             )
         if "unable to open" in msg or "not a database" in msg or "disk I/O" in msg:
             return StoreUnavailable(f"cannot use {where}: {msg}")

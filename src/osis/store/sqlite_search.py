@@ -69,6 +69,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
+from .errors import StoreFull
 from .layout import Layout, identifier
 from .query import fold_ascii
 from .sql import quote
@@ -81,6 +82,7 @@ WALK_ATTEMPT_ROWS = 256  # rows find() walks in order before asking the index ho
 BATCH_ROWS = 500  # rows per indexing transaction: ~50 ms of writer time at most
 IDLE_AFTER = 0.05  # seconds without a foreground write before indexing runs freely
 TICK = 0.2  # how often the indexer looks for work when nobody wakes it
+FULL_RETRY = 5.0  # seconds between indexing attempts while the disk is full
 BUSY_BACKLOG = 100_000
 BUSY_DUTY = 0.1
 
@@ -349,6 +351,7 @@ class BackgroundIndexer:
             self._thread = None
 
     def _run(self) -> None:
+        disk_full = False
         while not self._stop.is_set():
             self._wake.wait(TICK)
             self._wake.clear()
@@ -358,6 +361,12 @@ class BackgroundIndexer:
                     self._checkpoint()
                 if self._on_idle is not None and time.monotonic() - self._last_write() >= IDLE_AFTER:
                     self._on_idle()
+                disk_full = False
+            except StoreFull as exc:  # expected until space is freed: one line, not a traceback a second
+                if not disk_full:
+                    log.warning("search indexing paused until there is disk space: %s", exc)
+                disk_full = True
+                self._stop.wait(FULL_RETRY)
             except Exception:  # keep serving: searches stay correct without the index
                 if self._stop.is_set():
                     return  # the engine is closing and refused the work on purpose
