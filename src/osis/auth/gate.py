@@ -28,6 +28,7 @@ from pydantic_core import to_json
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from osis.rpc.errors import UNAUTHORIZED, UNAVAILABLE
+from osis.service.errors import rpc_error
 from osis.store.errors import StoreError
 
 from .principal import Principal, acting_as
@@ -111,8 +112,9 @@ class AuthGate:
             required = await self.authenticator.required()
             principal = None if token is None or not required else await self.authenticator.principal(token)
         except StoreError as err:
+            # Answered as the API answers the same outage: the store's own message, 503 to retry.
             log.error("cannot check a token: %s", err)
-            await _answer(send, scope["path"], 503, "the store is unavailable; retry later", unauthorized=False)
+            await _answer(send, scope["path"], 503, rpc_error(err).message, unauthorized=False)
             return
         if not required:
             await self.app(scope, receive, send)
@@ -134,5 +136,7 @@ async def _answer(send: Send, path: str, status: int, message: str, *, unauthori
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode("ascii"))]
     if unauthorized:
         headers.append((b"www-authenticate", b'Bearer realm="osis"'))
+    elif status == 503:
+        headers.append((b"retry-after", b"5"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
