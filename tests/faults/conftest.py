@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Iterator
@@ -37,10 +38,9 @@ def private_postgres() -> Iterator[PrivateCluster]:
 TMPFS_SIZE = "4m"
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A directory on a tmpfs of its own, 4 MiB: a disk that fills up quickly."""
-    mountpoint = tmp_path / "disk"
+@contextlib.contextmanager
+def mounted_small_disk(mountpoint: Path) -> Iterator[Path]:
+    """`mountpoint` (created here) as a tmpfs of its own, 4 MiB: a disk that fills up quickly."""
     mountpoint.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE},mode=0700", "tmpfs", str(mountpoint)],
                              capture_output=True, text=True)
@@ -51,3 +51,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield mountpoint
     finally:
         subprocess.run(["umount", "--lazy", str(mountpoint)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A directory on a small tmpfs of its own."""
+    with mounted_small_disk(tmp_path / "disk") as mountpoint:
+        yield mountpoint

@@ -46,6 +46,7 @@ from .errors import (
     ExtensionUnavailable,
     SchemaMismatch,
     StoreError,
+    StoreFull,
     StoreUnavailable,
 )
 from .layout import Layout
@@ -170,6 +171,12 @@ class PostgresEngine(Engine):
                 raise StoreUnavailable(outage.lost(f"no connection could be made during {what}")) from exc
             raise StoreUnavailable(
                 f"no connection to {self._config.redacted} became available during {what}"
+            ) from exc
+        except psycopg.errors.DiskFull as exc:
+            # The server could not extend a file: the statement failed whole, nothing changed.
+            raise StoreFull(
+                f"{self._config.redacted}: the database server's disk is full, so {what} was refused and rolled"
+                " back (nothing stored changed); free disk space on the server to write again"
             ) from exc
         except psycopg.OperationalError as exc:
             if conn is None or conn.broken:
