@@ -54,7 +54,6 @@ Plans
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -62,16 +61,14 @@ from typing import Any
 
 import psycopg
 
-from .errors import StoreClosed
+from .background import BackgroundWorker
 from .layout import Layout, identifier
 from .sql import quote
 
-log = logging.getLogger(__name__)
 
 BATCH_ROWS = 2000  # rows per indexing transaction
 LOCK_TIMEOUT = "100ms"  # the horizon's SHARE lock never makes writers queue for longer
 IDLE_AFTER = 0.05  # seconds without a foreground write before indexing runs freely
-TICK = 0.2  # how often the indexer looks for work
 # Under sustained writes, index only once the backlog passes BUSY_BACKLOG rows (a
 # tail that long costs a search some 20-40 ms of direct checks), and then for at
 # most BUSY_DUTY of the time.
@@ -295,7 +292,7 @@ class SearchMarks:
 # ---------------------------------------------------------------------- background indexing
 
 
-class BackgroundIndexer:
+class BackgroundIndexer(BackgroundWorker):
     """Daemon thread draining the search backlog of every collection with search fields.
 
     Indexing runs in the database server, so it does not hold the engine's
@@ -305,47 +302,23 @@ class BackgroundIndexer:
     ``BUSY_DUTY`` of the time.  Searches are exact at any backlog.
     """
 
+    thread_name = "osis-pg-search-indexer"
+    task = "search indexing"
+
     def __init__(self, drain: Callable[[SideTable, bool], int], last_write: Callable[[], float]) -> None:
+        super().__init__()
         self._drain = drain
         self._last_write = last_write
         self._sides: list[SideTable] = []
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def start(self, sides: list[SideTable]) -> None:
         self._sides = sides
-        if sides and self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="osis-pg-search-indexer", daemon=True)
-            self._thread.start()
+        if sides:
+            self.start_thread()
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(TICK)
-            self._wake.clear()
-            try:
-                for side in list(self._sides):
-                    started = time.monotonic()
-                    busy = started - self._last_write() < IDLE_AFTER
-                    if self._drain(side, busy) and busy:
-                        self._stop.wait((time.monotonic() - started) * (1 / BUSY_DUTY - 1))
-            except Exception as exc:  # keep serving: searches stay exact without the index
-                if self._stop.is_set() or isinstance(exc, StoreClosed):
-                    return  # the engine is closing and refused the work on purpose
-                log.exception("search indexing failed; will retry")
-                self._stop.wait(1.0)
+    def round(self) -> None:
+        for side in list(self._sides):
+            started = time.monotonic()
+            busy = started - self._last_write() < IDLE_AFTER
+            if self._drain(side, busy) and busy:
+                self.pause((time.monotonic() - started) * (1 / BUSY_DUTY - 1))

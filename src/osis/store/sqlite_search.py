@@ -60,29 +60,24 @@ Background work
 
 from __future__ import annotations
 
-import logging
 import math
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from .errors import StoreFull
+from .background import BackgroundWorker
 from .layout import Layout, identifier
 from .query import fold_ascii
 from .sql import quote
 
-log = logging.getLogger(__name__)
 
 TRIGRAM = 3
 MAX_QUERY_TRIGRAMS = 24  # more terms add little selectivity and lengthen the FTS5 query
 WALK_ATTEMPT_ROWS = 256  # rows find() walks in order before asking the index how common a term is
 BATCH_ROWS = 500  # rows per indexing transaction: ~50 ms of writer time at most
 IDLE_AFTER = 0.05  # seconds without a foreground write before indexing runs freely
-TICK = 0.2  # how often the indexer looks for work when nobody wakes it
-FULL_RETRY = 5.0  # seconds between indexing attempts while the disk is full
 BUSY_BACKLOG = 100_000
 BUSY_DUTY = 0.1
 
@@ -312,8 +307,11 @@ def _is_dense(conn: sqlite3.Connection, layout: Layout, query: str, want: int) -
 # ---------------------------------------------------------------------- background indexing
 
 
-class BackgroundIndexer:
+class BackgroundIndexer(BackgroundWorker):
     """Daemon thread draining the search backlog of every collection with search fields."""
+
+    thread_name = "osis-search-indexer"
+    task = "search indexing"
 
     def __init__(
         self,
@@ -322,6 +320,7 @@ class BackgroundIndexer:
         checkpoint: Callable[[], None],
         on_idle: Callable[[], None] | None = None,
     ) -> None:
+        super().__init__()
         self._write = write
         self._last_write = last_write
         # Indexing fills the WAL; copying those pages back is part of its cost, so it
@@ -329,54 +328,23 @@ class BackgroundIndexer:
         self._checkpoint = checkpoint
         self._on_idle = on_idle  # other upkeep the engine wants done off the write path
         self._layouts: list[Layout] = []
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def start(self, layouts: list[Layout]) -> None:
         self._layouts = [layout for layout in layouts if layout.search]
-        if (self._layouts or self._on_idle is not None) and self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="osis-search-indexer", daemon=True)
-            self._thread.start()
+        if self._layouts or self._on_idle is not None:
+            self.start_thread()
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        disk_full = False
-        while not self._stop.is_set():
-            self._wake.wait(TICK)
-            self._wake.clear()
-            try:
-                indexed = sum(self._drain(layout) for layout in list(self._layouts))
-                if indexed:
-                    self._checkpoint()
-                if self._on_idle is not None and time.monotonic() - self._last_write() >= IDLE_AFTER:
-                    self._on_idle()
-                disk_full = False
-            except StoreFull as exc:  # expected until space is freed: one line, not a traceback a second
-                if not disk_full:
-                    log.warning("search indexing paused until there is disk space: %s", exc)
-                disk_full = True
-                self._stop.wait(FULL_RETRY)
-            except Exception:  # keep serving: searches stay correct without the index
-                if self._stop.is_set():
-                    return  # the engine is closing and refused the work on purpose
-                log.exception("search indexing failed; will retry")
-                self._stop.wait(1.0)
+    def round(self) -> None:
+        indexed = sum(self._drain(layout) for layout in list(self._layouts))
+        if indexed:
+            self._checkpoint()
+        if self._on_idle is not None and time.monotonic() - self._last_write() >= IDLE_AFTER:
+            self._on_idle()
 
     def _drain(self, layout: Layout) -> int:
         """Index batches until the backlog is gone or writers need the lock; returns rows indexed."""
         total = 0
-        while not self._stop.is_set():
+        while not self.stopping:
             busy = time.monotonic() - self._last_write() < IDLE_AFTER
             started = time.monotonic()
             with self._write() as conn:
@@ -388,6 +356,6 @@ class BackgroundIndexer:
                 return total
             if busy:
                 spent = time.monotonic() - started
-                self._stop.wait(spent * (1 / BUSY_DUTY - 1))
+                self.pause(spent * (1 / BUSY_DUTY - 1))
         return total
 
