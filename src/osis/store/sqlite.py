@@ -47,8 +47,8 @@ from .errors import (
     StoreLocked,
     StoreUnavailable,
 )
-from .layout import Layout
-from .query import ResolvedAggregation, ResolvedQuery
+from .layout import Column, Layout
+from .query import Aggregation, ResolvedAggregation, ResolvedQuery, resolve_aggregation
 from .schema import Plan, SchemaRecord, backfill_row, plan_change
 from .sid import key_to_sid
 from .spec import CollectionSpec
@@ -74,6 +74,8 @@ ANALYZE_LIMIT = 1000  # rows sampled per index by ANALYZE: fast, and plenty for 
 _MEMO_SIZE = 1024  # entries of the per-engine SQL and plan-choice memos
 _WALK_TTL = 1.0  # seconds a walk-or-sort choice is reused ...
 _WALK_WRITES = 1000  # ... unless this engine wrote that many rows to the collection since
+_RANGE_OPS = frozenset({"gt", "gte", "lt", "lte"})
+_WINDOW_PROBE = 1024  # first limit of the window-or-filters probe's counts (then x4 a round)
 
 
 class _WriteTransaction:
@@ -262,6 +264,8 @@ class SqliteEngine(Engine):
         self._analyzed: dict[str, int] = {}  # table size (max key) at the last ANALYZE
         self._sql_memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._walk_memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        # (collection, resolved filters) -> (columns kept off their indexes, when, writes then)
+        self._window_memo: dict[tuple[str, tuple[Any, ...]], tuple[frozenset[Column], float, int]] = {}
         self._writes: dict[str, int] = {}  # rows written per collection by this engine
         self._indexer = search.BackgroundIndexer(
             self._background_tx, lambda: self._last_write, self._checkpoint, self._maintain
@@ -400,6 +404,7 @@ class SqliteEngine(Engine):
         self._statements = {name: _Statements.build(layout) for name, layout in layouts.items()}
         self._sql_memo.clear()
         self._walk_memo.clear()
+        self._window_memo.clear()
         if self._config.indexer:
             self._indexer.start(list(layouts.values()))
 
@@ -814,12 +819,88 @@ class SqliteEngine(Engine):
             row = conn.execute(f"SELECT count(*) FROM {source}{where_sql(clauses)}", params).fetchone()
         return int(row[0])
 
+    def _aggregate_sql(
+        self, conn: sqlite3.Connection, layout: Layout, ra: ResolvedAggregation, params: list[Any]
+    ) -> str:
+        source, clauses = self._exact_source(layout, ra.search, params)
+        off_index = self._window_choice(conn, layout, ra) if ra.search is None else frozenset()
+        # SQLite's planner would rather walk a group column's index (every row of the
+        # table, each looked up) than sort the filters' matches: a 7-day window then
+        # cost as much as the whole log.  A filtered aggregation starts from its
+        # filters' indexes instead.
+        return aggregate_sql(_D, source, ra, clauses, params, groups_off_index=bool(clauses or ra.conds),
+                             off_index=off_index)
+
+    def _window_choice(self, conn: sqlite3.Connection, layout: Layout, ra: ResolvedAggregation) -> frozenset[Column]:
+        """For an aggregation over a window (a range on one column) with other filters
+        too (a user, say): the filter columns to keep off their indexes so that the
+        rows are read through the window's index or the other filters', whichever
+        matches fewer rows.  SQLite cannot know (without STAT4 it guesses a quarter of
+        the table for any range), and the answer changes with the data: a week of a
+        busy log against one user's whole history.  Remembered like the walk-or-sort
+        choice of queries (it picks a plan, never a result)."""
+        window = {c.column for c in ra.conds if c.op in _RANGE_OPS}
+        filtered = {c.column for c in ra.conds}
+        if len(window) != 1 or filtered == window or self._compound_window(layout, ra, window):
+            return frozenset()
+        memo_key = (layout.name, ra.conds)
+        hit = self._window_memo.get(memo_key)
+        writes = self._writes.get(layout.name, 0)
+        now = time.monotonic()
+        if hit is not None and now - hit[1] < _WALK_TTL and writes - hit[2] < _WALK_WRITES:
+            return hit[0]
+        choice = frozenset(filtered - window if self._window_is_smaller(conn, layout, ra, window) else window)
+        if len(self._window_memo) >= _MEMO_SIZE:
+            self._window_memo.clear()
+        self._window_memo[memo_key] = (choice, now, writes)
+        return choice
+
+    @staticmethod
+    def _compound_window(layout: Layout, ra: ResolvedAggregation, window: set[Column]) -> bool:
+        """Is there a compound index of equality-filtered fields then the window's
+        (``("user_sid", "created_at")``)?  It reads exactly the rows of both, and the
+        planner, which sees the equalities and the range on one index, picks it."""
+        (field,) = (c.field for c in window)
+        equal = {c.column.field for c in ra.conds if c.op == "eq"}
+        return any(
+            field in combo and 0 < combo.index(field) and set(combo[: combo.index(field)]) <= equal
+            for combo in layout.spec.compound
+        )
+
+    def _window_is_smaller(
+        self, conn: sqlite3.Connection, layout: Layout, ra: ResolvedAggregation, window: set[Column]
+    ) -> bool:
+        """Does the window hold no more rows than the other filters match?  Both sides
+        are counted through their own index (index entries only, no row reads), in
+        rounds of growing limits until one side runs out: a few times the smaller
+        side's entries, never the larger side's."""
+        sides = []
+        for conds in ([c for c in ra.conds if c.column in window], [c for c in ra.conds if c.column not in window]):
+            params: list[Any] = []
+            where = where_sql(filters_sql(_D, tuple(conds), params))
+            sides.append((f"SELECT count(*) FROM (SELECT 1 FROM {quote(layout.table)}{where} LIMIT ?)", params))
+        limit = _WINDOW_PROBE
+        while True:
+            in_window, in_others = (int(conn.execute(sql, (*params, limit)).fetchone()[0]) for sql, params in sides)
+            if in_window < limit or in_others < limit:
+                return in_window <= in_others
+            limit *= 4
+
     def _aggregate(self, layout: Layout, ra: ResolvedAggregation) -> list[tuple[Any, ...]]:
         params: list[Any] = []
         with self._read() as conn:
-            source, clauses = self._exact_source(layout, ra.search, params)
-            sql = aggregate_sql(_D, source, ra, clauses, params)
+            sql = self._aggregate_sql(conn, layout, ra, params)
             return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+
+    def explain_aggregate(self, coll: str, agg: Aggregation) -> str:
+        """SQLite's plan (``EXPLAIN QUERY PLAN``, one step a line) for :meth:`aggregate`
+        with ``agg``, as the engine runs it."""
+        layout = self._layout(coll)
+        ra = resolve_aggregation(layout, agg)
+        params: list[Any] = []
+        with self._read() as conn:
+            sql = self._aggregate_sql(conn, layout, ra, params)
+            return "\n".join(str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
 
     def _iter_bodies(self, layout: Layout) -> Iterator[tuple[int, dict[str, Any]]]:
         with self._read() as conn:
