@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import random
 import sqlite3
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from osis.store import Aggregation, Cond, Day, Engine, Metric, Query, open_engine
+from osis.store import sqlite as sqlite_engine
 from osis.store import sqlite_search
 from osis.store.sqlite import PAGE_SIZE, SqliteEngine
 
@@ -164,21 +163,12 @@ def test_skewed_filters_walk_the_ordering_index(tmp_path: Path) -> None:
 # A windowed aggregation must read the window, not the table: SQLite's planner would walk
 # a group column's index instead (every row, each looked up) to spare a sort, and it cannot
 # tell a week of a busy log from one user's whole history (no statistics for ranges).
-WINDOW_START = "2026-06-01T00:00:00Z"
-_YEAR_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+WINDOW_START = oracle.WINDOW_START
 _BY_TOOL = (Metric("count"), Metric("avg", "duration_ms"), Metric("percentile", "duration_ms", "p95", q=0.95))
 
 
 def _windowed_log(engine: SqliteEngine) -> list[dict[str, Any]]:
-    """2400 old entries (before the window) and 200 in it; user "rare" has 8 entries in all."""
-    rng = random.Random(4)
-    docs = []
-    for i in range(2600):
-        doc = oracle.random_audit(rng)
-        day = rng.randint(0, 150) if i < 2400 else rng.randint(151, 157)  # day 151 is 2026-06-01
-        doc["created_at"] = (_YEAR_START + timedelta(days=day, hours=rng.randint(0, 23))).strftime("%Y-%m-%dT%H:%M:%SZ")
-        doc["user_sid"] = "rare" if i % 325 == 0 else "busy"
-        docs.append(doc)
+    docs = oracle.windowed_audit_log()
     sids = engine.insert_many("audit", docs)
     engine.analyze()  # whatever the statistics say, the plans below must hold
     return [{"sid": s, **d} for s, d in zip(sids, docs)]
@@ -212,13 +202,15 @@ def test_a_windowed_aggregation_reads_the_window_through_its_index(
     engine.close()
 
 
+@pytest.mark.parametrize("first_limit", [1024, 16])  # 16: the probe needs several rounds
 @pytest.mark.parametrize(
     ("user", "index"),
     [("busy", "osis_audit__created_at__"), ("rare", "osis_audit__user_sid__")],
 )
 def test_a_users_window_is_read_through_the_smaller_of_window_and_user(
-    tmp_path: Path, user: str, index: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: str, index: str, first_limit: int
 ) -> None:
+    monkeypatch.setattr(sqlite_engine, "_WINDOW_PROBE", first_limit)
     engine = open_engine(f"sqlite:///{tmp_path / 'u.db'}?indexer=off")
     assert isinstance(engine, SqliteEngine)
     spec = replace(AUDIT, compound=())  # no (user_sid, created_at) index: one of the two must be chosen

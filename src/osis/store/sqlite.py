@@ -76,6 +76,11 @@ _WALK_TTL = 1.0  # seconds a walk-or-sort choice is reused ...
 _WALK_WRITES = 1000  # ... unless this engine wrote that many rows to the collection since
 _RANGE_OPS = frozenset({"gt", "gte", "lt", "lte"})
 _WINDOW_PROBE = 1024  # first limit of the window-or-filters probe's counts (then x4 a round)
+# Seconds a window-or-filters choice is reused (also until _WALK_WRITES rows are written):
+# the probe reads as many index entries as the aggregation reads rows, and the sizes it
+# compares (a week of the log, a user's history) change slowly; a dashboard refreshes
+# every 15 s.
+_WINDOW_TTL = 60.0
 
 
 class _WriteTransaction:
@@ -837,8 +842,9 @@ class SqliteEngine(Engine):
         rows are read through the window's index or the other filters', whichever
         matches fewer rows.  SQLite cannot know (without STAT4 it guesses a quarter of
         the table for any range), and the answer changes with the data: a week of a
-        busy log against one user's whole history.  Remembered like the walk-or-sort
-        choice of queries (it picks a plan, never a result)."""
+        busy log against one user's whole history.  Remembered for up to
+        ``_WINDOW_TTL`` seconds or ``_WALK_WRITES`` rows written: it picks a plan,
+        never a result."""
         window = {c.column for c in ra.conds if c.op in _RANGE_OPS}
         filtered = {c.column for c in ra.conds}
         if len(window) != 1 or filtered == window or self._compound_window(layout, ra, window):
@@ -847,7 +853,7 @@ class SqliteEngine(Engine):
         hit = self._window_memo.get(memo_key)
         writes = self._writes.get(layout.name, 0)
         now = time.monotonic()
-        if hit is not None and now - hit[1] < _WALK_TTL and writes - hit[2] < _WALK_WRITES:
+        if hit is not None and now - hit[1] < _WINDOW_TTL and writes - hit[2] < _WALK_WRITES:
             return hit[0]
         choice = frozenset(filtered - window if self._window_is_smaller(conn, layout, ra, window) else window)
         if len(self._window_memo) >= _MEMO_SIZE:
