@@ -202,6 +202,17 @@ def test_a_windowed_aggregation_reads_the_window_through_its_index(
     engine.close()
 
 
+def test_a_window_of_most_of_the_table_walks_the_group_index(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "a.db", "?indexer=off")
+    docs = _windowed_log(engine)
+    # Every entry is in this window: walking the tool_name index spares sorting them all.
+    agg = Aggregation(group_by=["tool_name"], filters=[Cond("created_at", "gte", "2025-12-01T00:00:00Z")])
+    step = _index_step(engine.explain_aggregate("audit", agg))
+    assert step.startswith("SCAN t USING INDEX osis_audit__tool_name__"), step
+    assert engine.aggregate("audit", agg) == oracle.aggregate(AUDIT, docs, agg)
+    engine.close()
+
+
 @pytest.mark.parametrize("first_limit", [1024, 16])  # 16: the probe needs several rounds
 @pytest.mark.parametrize(
     ("user", "index"),
@@ -210,7 +221,7 @@ def test_a_windowed_aggregation_reads_the_window_through_its_index(
 def test_a_users_window_is_read_through_the_smaller_of_window_and_user(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: str, index: str, first_limit: int
 ) -> None:
-    monkeypatch.setattr(sqlite_engine, "_WINDOW_PROBE", first_limit)
+    monkeypatch.setattr(sqlite_engine, "_PROBE_START", first_limit)
     engine = open_engine(f"sqlite:///{tmp_path / 'u.db'}?indexer=off")
     assert isinstance(engine, SqliteEngine)
     spec = replace(AUDIT, compound=())  # no (user_sid, created_at) index: one of the two must be chosen

@@ -48,7 +48,7 @@ from .errors import (
     StoreUnavailable,
 )
 from .layout import Column, Layout
-from .query import Aggregation, ResolvedAggregation, ResolvedQuery, resolve_aggregation
+from .query import Aggregation, ResolvedAggregation, ResolvedCond, ResolvedQuery, resolve_aggregation
 from .schema import Plan, SchemaRecord, backfill_row, plan_change
 from .sid import key_to_sid
 from .spec import CollectionSpec
@@ -75,12 +75,12 @@ _MEMO_SIZE = 1024  # entries of the per-engine SQL and plan-choice memos
 _WALK_TTL = 1.0  # seconds a walk-or-sort choice is reused ...
 _WALK_WRITES = 1000  # ... unless this engine wrote that many rows to the collection since
 _RANGE_OPS = frozenset({"gt", "gte", "lt", "lte"})
-_WINDOW_PROBE = 1024  # first limit of the window-or-filters probe's counts (then x4 a round)
-# Seconds a window-or-filters choice is reused (also until _WALK_WRITES rows are written):
-# the probe reads as many index entries as the aggregation reads rows, and the sizes it
-# compares (a week of the log, a user's history) change slowly; a dashboard refreshes
-# every 15 s.
-_WINDOW_TTL = 60.0
+_PROBE_START = 1024  # first limit of the aggregation plan's counting probes (then x4 a round)
+# Seconds an aggregation's plan choice is reused (also until _WALK_WRITES rows are
+# written): its probes read index entries in proportion to the rows the aggregation
+# reads, and the sizes they compare (a week of the log, a user's history, half the
+# table) change slowly; a dashboard refreshes every 15 s.
+_PLAN_TTL = 60.0
 
 
 class _WriteTransaction:
@@ -269,8 +269,8 @@ class SqliteEngine(Engine):
         self._analyzed: dict[str, int] = {}  # table size (max key) at the last ANALYZE
         self._sql_memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._walk_memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        # (collection, resolved filters) -> (columns kept off their indexes, when, writes then)
-        self._window_memo: dict[tuple[str, tuple[Any, ...]], tuple[frozenset[Column], float, int]] = {}
+        # (collection, resolved filters, grouped by a column) -> (aggregation plan, when, writes then)
+        self._plan_memo: dict[tuple[Any, ...], tuple[tuple[bool, frozenset[Column]], float, int]] = {}
         self._writes: dict[str, int] = {}  # rows written per collection by this engine
         self._indexer = search.BackgroundIndexer(
             self._background_tx, lambda: self._last_write, self._checkpoint, self._maintain
@@ -409,7 +409,7 @@ class SqliteEngine(Engine):
         self._statements = {name: _Statements.build(layout) for name, layout in layouts.items()}
         self._sql_memo.clear()
         self._walk_memo.clear()
-        self._window_memo.clear()
+        self._plan_memo.clear()
         if self._config.indexer:
             self._indexer.start(list(layouts.values()))
 
@@ -828,38 +828,60 @@ class SqliteEngine(Engine):
         self, conn: sqlite3.Connection, layout: Layout, ra: ResolvedAggregation, params: list[Any]
     ) -> str:
         source, clauses = self._exact_source(layout, ra.search, params)
-        off_index = self._window_choice(conn, layout, ra) if ra.search is None else frozenset()
-        # SQLite's planner would rather walk a group column's index (every row of the
-        # table, each looked up) than sort the filters' matches: a 7-day window then
-        # cost as much as the whole log.  A filtered aggregation starts from its
-        # filters' indexes instead.
-        return aggregate_sql(_D, source, ra, clauses, params, groups_off_index=bool(clauses or ra.conds),
+        if ra.search is not None:  # the search index finds the rows; group them after
+            groups_off_index, off_index = True, frozenset[Column]()
+        else:
+            groups_off_index, off_index = self._aggregate_plan(conn, layout, ra)
+        return aggregate_sql(_D, source, ra, clauses, params, groups_off_index=groups_off_index,
                              off_index=off_index)
 
-    def _window_choice(self, conn: sqlite3.Connection, layout: Layout, ra: ResolvedAggregation) -> frozenset[Column]:
-        """For an aggregation over a window (a range on one column) with other filters
-        too (a user, say): the filter columns to keep off their indexes so that the
-        rows are read through the window's index or the other filters', whichever
-        matches fewer rows.  SQLite cannot know (without STAT4 it guesses a quarter of
-        the table for any range), and the answer changes with the data: a week of a
-        busy log against one user's whole history.  Remembered for up to
-        ``_WINDOW_TTL`` seconds or ``_WALK_WRITES`` rows written: it picks a plan,
-        never a result."""
+    def _aggregate_plan(
+        self, conn: sqlite3.Connection, layout: Layout, ra: ResolvedAggregation
+    ) -> tuple[bool, frozenset[Column]]:
+        """How a filtered aggregation reads its rows: whether its group columns stay
+        off their indexes, and which filter columns do.
+
+        SQLite's planner would rather walk a group column's index (every row of the
+        table, each looked up) than sort the filters' matches, so a 7-day window cost
+        as much as the whole log.  That walk pays only when the matches are most of
+        the table; otherwise the rows are read through the filters' indexes.  And
+        with a window (a range on one column) and other filters (a user), through
+        the window's index or the others', whichever matches fewer rows: SQLite
+        cannot know (without STAT4 it guesses a quarter of the table for any range),
+        and the answer changes with the data (a week of a busy log against one
+        user's whole history).  Probes count the matches through the indexes
+        (entries only, no row reads); the verdict is reused for up to
+        ``_PLAN_TTL`` seconds or ``_WALK_WRITES`` rows written: it picks a plan,
+        never a result.
+        """
+        groups = any(not g.day for g in ra.groups)  # a day expression has no index to walk
         window = {c.column for c in ra.conds if c.op in _RANGE_OPS}
         filtered = {c.column for c in ra.conds}
-        if len(window) != 1 or filtered == window or self._compound_window(layout, ra, window):
-            return frozenset()
-        memo_key = (layout.name, ra.conds)
-        hit = self._window_memo.get(memo_key)
+        choose = len(window) == 1 and filtered != window and not self._compound_window(layout, ra, window)
+        if not (choose or (groups and ra.conds)):
+            return False, frozenset()
+        memo_key = (layout.name, ra.conds, groups)
+        hit = self._plan_memo.get(memo_key)
         writes = self._writes.get(layout.name, 0)
         now = time.monotonic()
-        if hit is not None and now - hit[1] < _WINDOW_TTL and writes - hit[2] < _WALK_WRITES:
+        if hit is not None and now - hit[1] < _PLAN_TTL and writes - hit[2] < _WALK_WRITES:
             return hit[0]
-        choice = frozenset(filtered - window if self._window_is_smaller(conn, layout, ra, window) else window)
-        if len(self._window_memo) >= _MEMO_SIZE:
-            self._window_memo.clear()
-        self._window_memo[memo_key] = (choice, now, writes)
-        return choice
+        row = conn.execute(f"SELECT max(id) FROM {quote(layout.table)}").fetchone()
+        half = max(_PROBE_START, int(row[0] or 0) // 2)
+        off_index: frozenset[Column] = frozenset()
+        if choose:
+            in_window = [c for c in ra.conds if c.column in window]
+            others = [c for c in ra.conds if c.column not in window]
+            window_rows, other_rows = self._count_both(conn, layout, in_window, others, half)
+            off_index = frozenset(filtered - window if window_rows <= other_rows else window)
+            matches = min(window_rows, other_rows)
+        else:
+            matches = self._count_up_to(conn, layout, list(ra.conds), half)
+        plan = (groups and matches < half, off_index)
+        if len(self._plan_memo) >= _MEMO_SIZE:
+            self._plan_memo.clear()
+        self._plan_memo[memo_key] = (plan, now, writes)
+        return plan
 
     @staticmethod
     def _compound_window(layout: Layout, ra: ResolvedAggregation, window: set[Column]) -> bool:
@@ -873,24 +895,27 @@ class SqliteEngine(Engine):
             for combo in layout.spec.compound
         )
 
-    def _window_is_smaller(
-        self, conn: sqlite3.Connection, layout: Layout, ra: ResolvedAggregation, window: set[Column]
-    ) -> bool:
-        """Does the window hold no more rows than the other filters match?  Both sides
-        are counted through their own index (index entries only, no row reads), in
+    @staticmethod
+    def _count_up_to(conn: sqlite3.Connection, layout: Layout, conds: list[ResolvedCond], limit: int) -> int:
+        params: list[Any] = []
+        where = where_sql(filters_sql(_D, tuple(conds), params))
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM {quote(layout.table)}{where} LIMIT ?)"
+        return int(conn.execute(sql, (*params, limit)).fetchone()[0])
+
+    def _count_both(
+        self, conn: sqlite3.Connection, layout: Layout, first: list[ResolvedCond], second: list[ResolvedCond],
+        cap: int,
+    ) -> tuple[int, int]:
+        """The matches of ``first`` and of ``second``, each counted up to ``cap``, in
         rounds of growing limits until one side runs out: a few times the smaller
-        side's entries, never the larger side's."""
-        sides = []
-        for conds in ([c for c in ra.conds if c.column in window], [c for c in ra.conds if c.column not in window]):
-            params: list[Any] = []
-            where = where_sql(filters_sql(_D, tuple(conds), params))
-            sides.append((f"SELECT count(*) FROM (SELECT 1 FROM {quote(layout.table)}{where} LIMIT ?)", params))
-        limit = _WINDOW_PROBE
+        side's index entries, never the larger side's.  The larger count may be
+        short of the truth (it is only known to be larger)."""
+        limit = min(_PROBE_START, cap)
         while True:
-            in_window, in_others = (int(conn.execute(sql, (*params, limit)).fetchone()[0]) for sql, params in sides)
-            if in_window < limit or in_others < limit:
-                return in_window <= in_others
-            limit *= 4
+            a, b = (self._count_up_to(conn, layout, conds, limit) for conds in (first, second))
+            if a < limit or b < limit or limit >= cap:
+                return a, b
+            limit = min(limit * 4, cap)
 
     def _aggregate(self, layout: Layout, ra: ResolvedAggregation) -> list[tuple[Any, ...]]:
         params: list[Any] = []
