@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from osis.store import Aggregation, Cond, Day, Query, fold_ascii, sid_to_key
@@ -210,3 +211,20 @@ def aggregate(spec: CollectionSpec, docs: list[dict[str, Any]], agg: Aggregation
     items = [item for _, item in out]
     return items if agg.limit is None else items[: agg.limit]
 
+
+WINDOW_START = "2026-06-01T00:00:00Z"
+
+
+def windowed_audit_log() -> list[dict[str, Any]]:
+    """2400 audit entries before :data:`WINDOW_START` and 200 in the week from it, by
+    user "busy" except 8 by user "rare": windowed aggregations must read the 200."""
+    rng = random.Random(4)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    docs = []
+    for i in range(2600):
+        doc = random_audit(rng)
+        day = rng.randint(0, 150) if i < 2400 else rng.randint(151, 157)  # day 151 is 2026-06-01
+        doc["created_at"] = (start + timedelta(days=day, hours=rng.randint(0, 23))).strftime("%Y-%m-%dT%H:%M:%SZ")
+        doc["user_sid"] = "rare" if i % 325 == 0 else "busy"
+        docs.append(doc)
+    return docs

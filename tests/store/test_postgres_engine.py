@@ -8,15 +8,17 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 import pytest
 
-from osis.store import Engine, Query
+from osis.store import Aggregation, Cond, Day, Engine, Metric, Query
 from osis.store.layout import identifier
 from osis.store.postgres import PostgresEngine
 from osis.store.postgres_search import like_pattern, side_index, side_table
 
+from . import oracle
 from .conftest import AUDIT
 
 pytestmark = pytest.mark.postgres
@@ -190,3 +192,29 @@ def test_a_format_1_store_moves_its_search_index_to_the_side_table(
 
 def test_like_pattern_escapes_wildcards() -> None:
     assert like_pattern("100%_\\x") == "%100\\%\\_\\\\x%"
+
+
+@pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
+@pytest.mark.parametrize(
+    ("group_by", "metrics"),
+    [
+        (["tool_name", "success"], [Metric("count"), Metric("avg", "duration_ms")]),
+        (["tool_name"], [Metric("percentile", "duration_ms", "p50", q=0.5), Metric("percentile", "duration_ms", q=0.95)]),
+        ([Day("created_at"), "success"], [Metric("count")]),
+    ],
+    ids=repr,
+)
+def test_a_windowed_aggregation_reads_the_window_through_its_index(
+    make_engine: Callable[..., Engine], group_by: list[Any], metrics: list[Metric]
+) -> None:
+    engine = make_engine([AUDIT])
+    assert isinstance(engine, PostgresEngine)
+    docs = oracle.windowed_audit_log()
+    sids = engine.insert_many("audit", docs)
+    with engine._conn("analyze") as conn:  # what autovacuum does after a load
+        conn.execute(f'ANALYZE "{engine._schema}"."osis_audit"')
+    agg = Aggregation(group_by=group_by, metrics=metrics, filters=[Cond("created_at", "gte", oracle.WINDOW_START)])
+    plan = engine.explain_aggregate("audit", agg)
+    assert "Index Cond: (f_created_at >= " in plan and "Seq Scan" not in plan, plan
+    expected = oracle.aggregate(AUDIT, [{"sid": s, **d} for s, d in zip(sids, docs)], agg)
+    assert engine.aggregate("audit", agg) == expected

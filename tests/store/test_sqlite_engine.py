@@ -5,14 +5,18 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from osis.store import Engine, Query, open_engine
+from osis.store import Aggregation, Cond, Day, Engine, Metric, Query, open_engine
+from osis.store import sqlite as sqlite_engine
 from osis.store import sqlite_search
 from osis.store.sqlite import PAGE_SIZE, SqliteEngine
 
+from . import oracle
 from .conftest import AUDIT
 
 
@@ -153,4 +157,91 @@ def test_skewed_filters_walk_the_ordering_index(tmp_path: Path) -> None:
         expected = [s for s, d in zip(sids, docs) if d["tool_name"] == tool]
         expected.sort(key=lambda s: (docs[sids.index(s)]["created_at"], s), reverse=True)
         assert [d["sid"] for d in engine.find("audit", query)] == expected[:5]
+    engine.close()
+
+
+# A windowed aggregation must read the window, not the table: SQLite's planner would walk
+# a group column's index instead (every row, each looked up) to spare a sort, and it cannot
+# tell a week of a busy log from one user's whole history (no statistics for ranges).
+WINDOW_START = oracle.WINDOW_START
+_BY_TOOL = (Metric("count"), Metric("avg", "duration_ms"), Metric("percentile", "duration_ms", "p95", q=0.95))
+
+
+def _windowed_log(engine: SqliteEngine) -> list[dict[str, Any]]:
+    docs = oracle.windowed_audit_log()
+    sids = engine.insert_many("audit", docs)
+    engine.analyze()  # whatever the statistics say, the plans below must hold
+    return [{"sid": s, **d} for s, d in zip(sids, docs)]
+
+
+def _index_step(plan: str) -> str:
+    """The plan's one step reading the table (the rest are sorts and subqueries)."""
+    (step,) = [line for line in plan.splitlines() if " t " in f"{line} " or line.endswith(" t")]
+    return step
+
+
+@pytest.mark.parametrize(
+    ("group_by", "metrics"),
+    [
+        (["tool_name"], [Metric("count")]),
+        (["tool_name", "success"], [Metric("count"), Metric("avg", "duration_ms")]),
+        (["tool_name"], [Metric("percentile", "duration_ms", "p50", q=0.5), Metric("percentile", "duration_ms", q=0.95)]),
+        ([Day("created_at"), "success"], [Metric("count")]),
+    ],
+    ids=repr,
+)
+def test_a_windowed_aggregation_reads_the_window_through_its_index(
+    tmp_path: Path, group_by: list[Any], metrics: list[Metric]
+) -> None:
+    engine = _engine(tmp_path / "w.db", "?indexer=off")
+    docs = _windowed_log(engine)
+    agg = Aggregation(group_by=group_by, metrics=metrics, filters=[Cond("created_at", "gte", WINDOW_START)])
+    step = _index_step(engine.explain_aggregate("audit", agg))
+    assert step.startswith("SEARCH t USING INDEX osis_audit__created_at__") and "(f_created_at>?)" in step, step
+    assert engine.aggregate("audit", agg) == oracle.aggregate(AUDIT, docs, agg)
+    engine.close()
+
+
+def test_a_window_of_most_of_the_table_walks_the_group_index(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "a.db", "?indexer=off")
+    docs = _windowed_log(engine)
+    # Every entry is in this window: walking the tool_name index spares sorting them all.
+    agg = Aggregation(group_by=["tool_name"], filters=[Cond("created_at", "gte", "2025-12-01T00:00:00Z")])
+    step = _index_step(engine.explain_aggregate("audit", agg))
+    assert step.startswith("SCAN t USING INDEX osis_audit__tool_name__"), step
+    assert engine.aggregate("audit", agg) == oracle.aggregate(AUDIT, docs, agg)
+    engine.close()
+
+
+@pytest.mark.parametrize("first_limit", [1024, 16])  # 16: the probe needs several rounds
+@pytest.mark.parametrize(
+    ("user", "index"),
+    [("busy", "osis_audit__created_at__"), ("rare", "osis_audit__user_sid__")],
+)
+def test_a_users_window_is_read_through_the_smaller_of_window_and_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: str, index: str, first_limit: int
+) -> None:
+    monkeypatch.setattr(sqlite_engine, "_PROBE_START", first_limit)
+    engine = open_engine(f"sqlite:///{tmp_path / 'u.db'}?indexer=off")
+    assert isinstance(engine, SqliteEngine)
+    spec = replace(AUDIT, compound=())  # no (user_sid, created_at) index: one of the two must be chosen
+    engine.open([spec])
+    docs = _windowed_log(engine)
+    agg = Aggregation(group_by=["tool_name"], metrics=_BY_TOOL,
+                      filters=[Cond("user_sid", "eq", user), Cond("created_at", "gte", WINDOW_START)])
+    step = _index_step(engine.explain_aggregate("audit", agg))
+    assert step.startswith(f"SEARCH t USING INDEX {index}"), step
+    assert engine.aggregate("audit", agg) == oracle.aggregate(spec, docs, agg)
+    engine.close()
+
+
+def test_a_users_window_uses_a_compound_index_of_both(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "c.db", "?indexer=off")  # AUDIT has ("user_sid", "created_at")
+    docs = _windowed_log(engine)
+    agg = Aggregation(group_by=["tool_name"], metrics=_BY_TOOL,
+                      filters=[Cond("user_sid", "eq", "busy"), Cond("created_at", "gte", WINDOW_START)])
+    step = _index_step(engine.explain_aggregate("audit", agg))
+    assert step.startswith("SEARCH t USING INDEX osis_audit__user_sid__created_at__"), step
+    assert "(f_user_sid=? AND f_created_at>?)" in step, step
+    assert engine.aggregate("audit", agg) == oracle.aggregate(AUDIT, docs, agg)
     engine.close()

@@ -51,7 +51,15 @@ from .errors import (
 )
 from .layout import Layout
 from .outage import Outage
-from .query import Query, ResolvedAggregation, ResolvedCond, ResolvedQuery, resolve_query
+from .query import (
+    Aggregation,
+    Query,
+    ResolvedAggregation,
+    ResolvedCond,
+    ResolvedQuery,
+    resolve_aggregation,
+    resolve_query,
+)
 from .schema import Plan, SchemaRecord, backfill_row, plan_change
 from .sid import key_to_sid
 from .spec import CollectionSpec
@@ -658,17 +666,31 @@ class PostgresEngine(Engine):
         assert row is not None
         return int(row[0])
 
+    def _aggregate_sql(self, conn: psycopg.Connection[Any], layout: Layout, ra: ResolvedAggregation,
+                       params: list[Any]) -> str:
+        if ra.search is None:
+            source = f"{self._table(layout)} AS t"
+        else:
+            mark = self._mark(conn, layout)
+            indexed, recent = self._search_branches(layout, ra.search, mark, "t.*", (), params)
+            source = f"(({indexed}) UNION ALL ({recent})) AS t"
+        return aggregate_sql(_D, source, ra, [], params)
+
     def _aggregate(self, layout: Layout, ra: ResolvedAggregation) -> list[tuple[Any, ...]]:
         params: list[Any] = []
         with self._conn("aggregate") as conn:
-            if ra.search is None:
-                source = f"{self._table(layout)} AS t"
-            else:
-                mark = self._mark(conn, layout)
-                indexed, recent = self._search_branches(layout, ra.search, mark, "t.*", (), params)
-                source = f"(({indexed}) UNION ALL ({recent})) AS t"
-            text = aggregate_sql(_D, source, ra, [], params)
+            text = self._aggregate_sql(conn, layout, ra, params)
             return [tuple(r) for r in conn.execute(text, params, prepare=False if ra.search else None).fetchall()]
+
+    def explain_aggregate(self, coll: str, agg: Aggregation) -> str:
+        """The plan PostgreSQL uses for :meth:`aggregate` with ``agg`` (as the engine runs it)."""
+        layout = self._layout(coll)
+        ra = resolve_aggregation(layout, agg)
+        params: list[Any] = []
+        with self._conn("explain") as conn:
+            text = self._aggregate_sql(conn, layout, ra, params)
+            rows = conn.execute("EXPLAIN " + text, params, prepare=False).fetchall()
+        return "\n".join(r[0] for r in rows)
 
     def _iter_bodies(self, layout: Layout) -> Iterator[tuple[int, dict[str, Any]]]:
         with self._conn("checksum") as conn, conn.transaction():

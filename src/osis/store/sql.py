@@ -123,11 +123,20 @@ def where_sql(clauses: list[str]) -> str:
 
 
 def aggregate_sql(
-    d: Dialect, from_sql: str, ra: ResolvedAggregation, extra: list[str], params: list[Any]
+    d: Dialect, from_sql: str, ra: ResolvedAggregation, extra: list[str], params: list[Any],
+    *, groups_off_index: bool = False, off_index: frozenset[Column] = frozenset(),
 ) -> str:
     """SELECT for an aggregation over ``from_sql``; ``extra`` are engine-built
     predicates (search) whose parameters, like those of ``from_sql``, are already
     in ``params`` before the filter parameters are appended.
+
+    With ``groups_off_index`` the group columns are written ``+column`` (SQLite
+    only), which keeps the planner from walking a group column's index to get
+    the rows in group order: that walk visits every row of the table, while the
+    filters' indexes (a time window's range above all) visit only the matches,
+    and sorting the matches costs less than reading the rest.  Filters on the
+    columns in ``off_index`` are likewise kept off their indexes (SQLite only), so
+    the engine decides which filter's index the rows are read through.
 
     Percentiles need each value's rank within its group, which plain GROUP BY
     cannot give: with percentile metrics the filtered rows first pass through a
@@ -135,8 +144,9 @@ def aggregate_sql(
     COUNT over the same partition), and the outer query picks, per group, the value
     whose rank is ``floor(q * (n - 1)) + 1``.  Both engines run that same SQL.
     """
-    clauses = extra + filters_sql(d, ra.conds, params)
-    group_exprs = [day_expr(d, quote(g.column.name)) if g.day else quote(g.column.name) for g in ra.groups]
+    clauses = extra + [cond_sql(d, c, params, no_index=c.column in off_index) for c in ra.conds]
+    plain = "+" if groups_off_index else ""
+    group_exprs = [day_expr(d, quote(g.column.name)) if g.day else plain + quote(g.column.name) for g in ra.groups]
     ranked = sorted({m.column.name for m in ra.metrics if m.op == "percentile" and m.column is not None})
     if ranked:
         inner = [f"{expr} AS g{i}" for i, expr in enumerate(group_exprs)]

@@ -48,8 +48,8 @@ from .errors import (
     StoreLocked,
     StoreUnavailable,
 )
-from .layout import Layout
-from .query import ResolvedAggregation, ResolvedQuery
+from .layout import Column, Layout
+from .query import Aggregation, ResolvedAggregation, ResolvedCond, ResolvedQuery, resolve_aggregation
 from .schema import Plan, SchemaRecord, backfill_row, plan_change
 from .sid import key_to_sid
 from .spec import CollectionSpec
@@ -75,6 +75,13 @@ ANALYZE_LIMIT = 1000  # rows sampled per index by ANALYZE: fast, and plenty for 
 _MEMO_SIZE = 1024  # entries of the per-engine SQL and plan-choice memos
 _WALK_TTL = 1.0  # seconds a walk-or-sort choice is reused ...
 _WALK_WRITES = 1000  # ... unless this engine wrote that many rows to the collection since
+_RANGE_OPS = frozenset({"gt", "gte", "lt", "lte"})
+_PROBE_START = 1024  # first limit of the aggregation plan's counting probes (then x4 a round)
+# Seconds an aggregation's plan choice is reused (also until _WALK_WRITES rows are
+# written): its probes read index entries in proportion to the rows the aggregation
+# reads, and the sizes they compare (a week of the log, a user's history, half the
+# table) change slowly; a dashboard refreshes every 15 s.
+_PLAN_TTL = 60.0
 
 
 class _WriteTransaction:
@@ -263,6 +270,8 @@ class SqliteEngine(Engine):
         self._analyzed: dict[str, int] = {}  # table size (max key) at the last ANALYZE
         self._sql_memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._walk_memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        # (collection, resolved filters, grouped by a column) -> (aggregation plan, when, writes then)
+        self._plan_memo: dict[tuple[Any, ...], tuple[tuple[bool, frozenset[Column]], float, int]] = {}
         self._writes: dict[str, int] = {}  # rows written per collection by this engine
         self._indexer = search.BackgroundIndexer(
             self._background_tx, lambda: self._last_write, self._checkpoint, self._maintain
@@ -406,6 +415,7 @@ class SqliteEngine(Engine):
         self._statements = {name: _Statements.build(layout) for name, layout in layouts.items()}
         self._sql_memo.clear()
         self._walk_memo.clear()
+        self._plan_memo.clear()
         if self._config.indexer:
             self._indexer.start(list(layouts.values()))
 
@@ -820,12 +830,114 @@ class SqliteEngine(Engine):
             row = conn.execute(f"SELECT count(*) FROM {source}{where_sql(clauses)}", params).fetchone()
         return int(row[0])
 
+    def _aggregate_sql(
+        self, conn: sqlite3.Connection, layout: Layout, ra: ResolvedAggregation, params: list[Any]
+    ) -> str:
+        source, clauses = self._exact_source(layout, ra.search, params)
+        if ra.search is not None:  # the search index finds the rows; group them after
+            groups_off_index, off_index = True, frozenset[Column]()
+        else:
+            groups_off_index, off_index = self._aggregate_plan(conn, layout, ra)
+        return aggregate_sql(_D, source, ra, clauses, params, groups_off_index=groups_off_index,
+                             off_index=off_index)
+
+    def _aggregate_plan(
+        self, conn: sqlite3.Connection, layout: Layout, ra: ResolvedAggregation
+    ) -> tuple[bool, frozenset[Column]]:
+        """How a filtered aggregation reads its rows: whether its group columns stay
+        off their indexes, and which filter columns do.
+
+        SQLite's planner would rather walk a group column's index (every row of the
+        table, each looked up) than sort the filters' matches, so a 7-day window cost
+        as much as the whole log.  That walk pays only when the matches are most of
+        the table; otherwise the rows are read through the filters' indexes.  And
+        with a window (a range on one column) and other filters (a user), through
+        the window's index or the others', whichever matches fewer rows: SQLite
+        cannot know (without STAT4 it guesses a quarter of the table for any range),
+        and the answer changes with the data (a week of a busy log against one
+        user's whole history).  Probes count the matches through the indexes
+        (entries only, no row reads); the verdict is reused for up to
+        ``_PLAN_TTL`` seconds or ``_WALK_WRITES`` rows written: it picks a plan,
+        never a result.
+        """
+        groups = any(not g.day for g in ra.groups)  # a day expression has no index to walk
+        window = {c.column for c in ra.conds if c.op in _RANGE_OPS}
+        filtered = {c.column for c in ra.conds}
+        choose = len(window) == 1 and filtered != window and not self._compound_window(layout, ra, window)
+        if not (choose or (groups and ra.conds)):
+            return False, frozenset()
+        memo_key = (layout.name, ra.conds, groups)
+        hit = self._plan_memo.get(memo_key)
+        writes = self._writes.get(layout.name, 0)
+        now = time.monotonic()
+        if hit is not None and now - hit[1] < _PLAN_TTL and writes - hit[2] < _WALK_WRITES:
+            return hit[0]
+        row = conn.execute(f"SELECT max(id) FROM {quote(layout.table)}").fetchone()
+        half = max(_PROBE_START, int(row[0] or 0) // 2)
+        off_index: frozenset[Column] = frozenset()
+        if choose:
+            in_window = [c for c in ra.conds if c.column in window]
+            others = [c for c in ra.conds if c.column not in window]
+            window_rows, other_rows = self._count_both(conn, layout, in_window, others, half)
+            off_index = frozenset(filtered - window if window_rows <= other_rows else window)
+            matches = min(window_rows, other_rows)
+        else:
+            matches = self._count_up_to(conn, layout, list(ra.conds), half)
+        plan = (groups and matches < half, off_index)
+        if len(self._plan_memo) >= _MEMO_SIZE:
+            self._plan_memo.clear()
+        self._plan_memo[memo_key] = (plan, now, writes)
+        return plan
+
+    @staticmethod
+    def _compound_window(layout: Layout, ra: ResolvedAggregation, window: set[Column]) -> bool:
+        """Is there a compound index of equality-filtered fields then the window's
+        (``("user_sid", "created_at")``)?  It reads exactly the rows of both, and the
+        planner, which sees the equalities and the range on one index, picks it."""
+        (field,) = (c.field for c in window)
+        equal = {c.column.field for c in ra.conds if c.op == "eq"}
+        return any(
+            field in combo and 0 < combo.index(field) and set(combo[: combo.index(field)]) <= equal
+            for combo in layout.spec.compound
+        )
+
+    @staticmethod
+    def _count_up_to(conn: sqlite3.Connection, layout: Layout, conds: list[ResolvedCond], limit: int) -> int:
+        params: list[Any] = []
+        where = where_sql(filters_sql(_D, tuple(conds), params))
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM {quote(layout.table)}{where} LIMIT ?)"
+        return int(conn.execute(sql, (*params, limit)).fetchone()[0])
+
+    def _count_both(
+        self, conn: sqlite3.Connection, layout: Layout, first: list[ResolvedCond], second: list[ResolvedCond],
+        cap: int,
+    ) -> tuple[int, int]:
+        """The matches of ``first`` and of ``second``, each counted up to ``cap``, in
+        rounds of growing limits until one side runs out: a few times the smaller
+        side's index entries, never the larger side's.  The larger count may be
+        short of the truth (it is only known to be larger)."""
+        limit = min(_PROBE_START, cap)
+        while True:
+            a, b = (self._count_up_to(conn, layout, conds, limit) for conds in (first, second))
+            if a < limit or b < limit or limit >= cap:
+                return a, b
+            limit = min(limit * 4, cap)
+
     def _aggregate(self, layout: Layout, ra: ResolvedAggregation) -> list[tuple[Any, ...]]:
         params: list[Any] = []
         with self._read() as conn:
-            source, clauses = self._exact_source(layout, ra.search, params)
-            sql = aggregate_sql(_D, source, ra, clauses, params)
+            sql = self._aggregate_sql(conn, layout, ra, params)
             return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+
+    def explain_aggregate(self, coll: str, agg: Aggregation) -> str:
+        """SQLite's plan (``EXPLAIN QUERY PLAN``, one step a line) for :meth:`aggregate`
+        with ``agg``, as the engine runs it."""
+        layout = self._layout(coll)
+        ra = resolve_aggregation(layout, agg)
+        params: list[Any] = []
+        with self._read() as conn:
+            sql = self._aggregate_sql(conn, layout, ra, params)
+            return "\n".join(str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
 
     def _iter_bodies(self, layout: Layout) -> Iterator[tuple[int, dict[str, Any]]]:
         with self._read() as conn:
