@@ -175,5 +175,7 @@ def aggregate_sql(
     order.extend(d.order_term(f"g{i}", False) for i in range(len(ra.groups)))
     if order:
         sql += f" ORDER BY {', '.join(order)}"
-    sql += limit_sql(d, ra.limit, 0, params)
+    # Written out when nothing else is a value: PostgreSQL then plans a prepared
+    # statement once (see PostgresEngine._find_sql).
+    sql += limit_sql(d, ra.limit, 0, params, literal=not params)
     return sql
