@@ -91,6 +91,12 @@ def _first_line(exc: BaseException) -> str:
 def _configure(conn: psycopg.Connection[Any]) -> None:
     # Decode jsonb with orjson, as the SQLite engine does: several times faster.
     set_json_loads(loads, conn)
+    # Prepare a statement server-side on its second run instead of its sixth (psycopg's
+    # default): the pool hands requests to its connections in turn, so with the default
+    # each connection parses and plans a repeated query five more times.  A statement
+    # seen once (DDL at open) is still never prepared.  Which statements may be
+    # prepared at all: see _prepare.
+    conn.prepare_threshold = 1
 
 
 def _prepare(rq: ResolvedQuery, limit: int | None, params: list[Any]) -> bool | None:
