@@ -65,8 +65,8 @@ def test_search_statements_use_the_trigram_index_every_time(
     for tail in (1, 0):  # the new entry is first in the unindexed tail, then indexed
         assert engine.search_backlog("audit") == tail
         before = _trigram_scans(engine)
-        # psycopg prepares a statement after five executions and PostgreSQL then switches
-        # to a generic plan, which only knows a default selectivity for "LIKE $1": for an
+        # The engine's connections prepare a statement on its second execution, and
+        # PostgreSQL switches a prepared statement to a generic plan after five more, which only knows a default selectivity for "LIKE $1": for an
         # ordered, limited query it walks the created_at index instead.  So this catches
         # search statements being prepared.
         runs = 15

@@ -101,8 +101,9 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
 
 def _prepare(rq: ResolvedQuery, limit: int | None, params: list[Any]) -> bool | None:
     """How :meth:`PostgresEngine.find` runs its statement: ``False`` unprepared, ``None``
-    prepared by psycopg after five runs, after which PostgreSQL may switch to a generic
-    plan, one plan for every value.
+    prepared by psycopg on its second run (see :func:`_configure`), after which
+    PostgreSQL may switch to a generic plan (after five custom ones), one plan for
+    every value.
 
     Statements without values have nothing to plan for (their limits are written out).
     Ordered, limited queries with values are never prepared: walking the ordering index
