@@ -66,8 +66,9 @@ def test_search_statements_use_the_trigram_index_every_time(
         assert engine.search_backlog("audit") == tail
         before = _trigram_scans(engine)
         # The engine's connections prepare a statement on its second execution, and
-        # PostgreSQL switches a prepared statement to a generic plan after five more, which only knows a default selectivity for "LIKE $1": for an
-        # ordered, limited query it walks the created_at index instead.  So this catches
+        # PostgreSQL may switch a prepared statement to a generic plan after five more,
+        # which only knows a default selectivity for "LIKE $1": for an ordered, limited
+        # query it walks the created_at index instead.  So this catches
         # search statements being prepared.
         runs = 15
         for _ in range(runs):
