@@ -67,9 +67,10 @@ def test_search_statements_use_the_trigram_index_every_time(
     for tail in (1, 0):  # the new entry is first in the unindexed tail, then indexed
         assert engine.search_backlog("audit") == tail
         before = _trigram_scans(engine)
-        # psycopg prepares a statement after five executions and PostgreSQL then switches
-        # to a generic plan, which only knows a default selectivity for "LIKE $1": for an
-        # ordered, limited query it walks the created_at index instead.  So this catches
+        # The engine's connections prepare a statement on its second execution, and
+        # PostgreSQL may switch a prepared statement to a generic plan after five more,
+        # which only knows a default selectivity for "LIKE $1": for an ordered, limited
+        # query it walks the created_at index instead.  So this catches
         # search statements being prepared.
         runs = 15
         for _ in range(runs):
@@ -80,6 +81,36 @@ def test_search_statements_use_the_trigram_index_every_time(
         assert f"Bitmap Index Scan on {side_index(engine._layouts['audit'], 'arguments')}" in plan, plan
         assert "Seq Scan" not in plan, plan  # the tail is a key range, never a scan
         engine.index_search("audit")
+
+
+@pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
+def test_only_statements_without_values_get_a_generic_plan(
+    make_engine: Callable[..., Engine], store_url: str
+) -> None:
+    # One pooled connection, so its prepared statements are every find's.
+    engine = make_engine([AUDIT], url=f"{store_url}&pool_max=1&indexer=off")
+    assert isinstance(engine, PostgresEngine)
+    _fill(engine, 5000)
+    engine.insert("audit", {"tool_name": "grep", "created_at": "2027-01-01T00:00:00Z"})
+    recent = Query(order_by="created_at", descending=True, limit=50)
+    by_tool = Query(filters=[Cond("tool_name", "eq", "grep")], order_by="created_at", descending=True, limit=50)
+    for _ in range(12):
+        assert len(engine.find("audit", recent)) == 50
+        assert len(engine.find("audit", by_tool)) == 1
+    with engine._conn("stats") as conn:
+        plans = {
+            text: (generic, custom)
+            for text, generic, custom in conn.execute(
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+            )
+        }
+    # A statement with no value in it is prepared and then runs on its generic plan,
+    # never planned again.  One with a filter value and a limit is never prepared, so it
+    # is planned for its value every time: a generic plan would walk the created_at index
+    # for a rare tool as for a common one.
+    assert [p for text, p in plans.items() if "f_tool_name" in text] == [], plans
+    (recent_plans,) = [p for text, p in plans.items() if "LIMIT 50" in text]
+    assert recent_plans[0] > 0, plans
 
 
 @pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)

@@ -102,17 +102,22 @@ def order_sql(d: Dialect, rq: ResolvedQuery) -> str:
     return ", ".join(terms)
 
 
-def limit_sql(d: Dialect, limit: int | None, offset: int, params: list[Any]) -> str:
+def limit_sql(d: Dialect, limit: int | None, offset: int, params: list[Any], *, literal: bool = False) -> str:
+    """``LIMIT``/``OFFSET``, as parameters or, with ``literal``, written out as integers."""
     if limit is None and not offset:
         return ""
     # SQLite needs a LIMIT before OFFSET; -1 means "no limit" there, PostgreSQL takes ALL.
     parts = []
     if limit is None:
         parts.append("LIMIT ALL" if d.spell_nulls else "LIMIT -1")
+    elif literal:
+        parts.append(f"LIMIT {int(limit)}")
     else:
         params.append(limit)
         parts.append(f"LIMIT {d.param}")
-    if offset:
+    if offset and literal:
+        parts.append(f"OFFSET {int(offset)}")
+    elif offset:
         params.append(offset)
         parts.append(f"OFFSET {d.param}")
     return " " + " ".join(parts)
@@ -180,5 +185,7 @@ def aggregate_sql(
     order.extend(d.order_term(f"g{i}", False) for i in range(len(ra.groups)))
     if order:
         sql += f" ORDER BY {', '.join(order)}"
-    sql += limit_sql(d, ra.limit, 0, params)
+    # Written out when nothing else is a value: PostgreSQL then plans a prepared
+    # statement once (see PostgresEngine._find_sql).
+    sql += limit_sql(d, ra.limit, 0, params, literal=not params)
     return sql
