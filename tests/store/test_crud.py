@@ -89,7 +89,10 @@ def test_get_many_keeps_order_and_reports_missing(audit_engine: Engine) -> None:
     audit_engine.insert_many("audit", [{**DOC, "attempt": i} for i in range(3)])
     got = audit_engine.get_many("audit", ["0003", "0009", "0001", "0003"])
     assert [d and d["attempt"] for d in got] == [2, None, 0, 2]
+    assert got[0] == got[3] == audit_engine.get("audit", "0003") and list(got[0] or {})[0] == "sid"
     assert audit_engine.get_many("audit", []) == []
+    with pytest.raises(InvalidQuery, match="malformed sid 'ABCD'"):
+        audit_engine.get_many("audit", ["0001", "ABCD"])
 
 
 def test_replace_and_delete(audit_engine: Engine) -> None:
@@ -237,6 +240,10 @@ def test_insert_many_with_explicit_sids_is_all_or_nothing_and_searchable(audit_e
     with pytest.raises(DuplicateSid, match="a002"):
         audit_engine.insert_many("audit", [{**DOC, "sid": "a001"}, {**DOC, "sid": "a002"}, {**DOC, "sid": "a003"}])
     assert audit_engine.list_sids("audit") == ["a000", "a002"]
+    # The refused batch left the writer usable; a generator of documents is a batch
+    # too, and the sids come back as given.
+    assert audit_engine.insert_many("audit", ({**DOC, "sid": s} for s in ("a001", "a003"))) == ["a001", "a003"]
+    assert audit_engine.list_sids("audit") == ["a000", "a001", "a002", "a003"]
     # Rows below the search watermark are indexed at once: a search finds them.
     audit_engine.insert_many("audit", [{**DOC, "sid": f"z{i:03d}", "arguments": f"needle-{i}"} for i in range(3)])
     if hasattr(audit_engine, "index_search"):

@@ -56,6 +56,14 @@ class SidOrderDigest:
         self._hash.update(line)
         self._hash.update(b"\n")
 
+    def copy(self) -> SidOrderDigest:
+        """An independent digest that has seen the same lines."""
+        twin = SidOrderDigest(in_order=self._held is None)
+        twin._hash = self._hash.copy()
+        twin._held = None if self._held is None else list(self._held)
+        twin._last = self._last
+        return twin
+
     def hexdigest(self) -> str:
         if self._held is not None:
             for _key, line in sorted(self._held):

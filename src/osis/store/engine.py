@@ -37,7 +37,7 @@ from .query import (
     resolve_query,
 )
 from .schema import SchemaRecord
-from .sid import key_to_sid, parse_sid
+from .sid import key_to_sid, parse_sid, parse_sids
 from .spec import CollectionSpec, validate_specs
 from .url import PostgresConfig, SqliteConfig, parse_url
 
@@ -147,16 +147,24 @@ class Engine(ABC):
         layout = self._layout(coll)
         if isinstance(docs, Mapping) or not isinstance(docs, Iterable):
             raise InvalidDocument(f"{coll}: insert_many takes a list of documents")
+        if type(docs) is not list:
+            docs = list(docs)
         encoded = encode_many(layout, docs)
-        seen: set[int] = set()
-        for enc in encoded:
-            if enc.key is not None:
-                if enc.key in seen:
-                    raise InvalidDocument(f"{coll}: sid {key_to_sid(enc.key)} appears twice in the batch")
-                seen.add(enc.key)
+        given = [enc.key for enc in encoded if enc.key is not None]
+        if len(set(given)) != len(given):
+            seen: set[int] = set()
+            for key in given:
+                if key in seen:
+                    raise InvalidDocument(f"{coll}: sid {key_to_sid(key)} appears twice in the batch")
+                seen.add(key)
         if not encoded:
             return []
-        return [key_to_sid(k) for k in self._insert(layout, encoded)]
+        keys = self._insert(layout, encoded)
+        if len(given) == len(encoded):
+            # Every sid was given, well-formed, and a sid is the only spelling of its
+            # key: hand them back rather than spelling each key again (a migration).
+            return [str(doc["sid"]) for doc in docs]
+        return [key_to_sid(k) for k in keys]
 
     def replace(self, coll: str, doc: Mapping[str, Any]) -> bool:
         """Overwrite the document with ``doc["sid"]``; False when it does not exist."""
@@ -227,9 +235,17 @@ class Engine(ABC):
         layout = self._layout(coll)
         if isinstance(sids, str) or not isinstance(sids, Sequence):
             raise InvalidQuery(f"{coll}: get_many takes a list of sids")
-        keys = [parse_sid(s) for s in sids]
-        found = self._get(layout, list(dict.fromkeys(keys))) if keys else {}
-        return [None if found.get(k) is None else decode_document(k, found[k]) for k in keys]
+        keys = parse_sids(sids)
+        if not keys:
+            return []
+        found = self._get(layout, list(dict.fromkeys(keys)))
+        # decode_document with the sid as given: a well-formed sid is the only
+        # spelling of its key, so it need not be spelled again from the key.
+        get = found.get
+        return [
+            None if (body := get(key)) is None else {"sid": sid if type(sid) is str else key_to_sid(key), **body}
+            for sid, key in zip(sids, keys)
+        ]
 
     def exists(self, coll: str, sid: str) -> bool:
         layout = self._layout(coll)

@@ -21,6 +21,7 @@ Twelve characters is the longest length whose whole space fits a signed 64-bit k
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from .errors import InvalidDocument, InvalidQuery
 
@@ -95,6 +96,20 @@ def parse_sid(value: object) -> int:
         )
     assert isinstance(value, str)
     return sid_to_key(value)
+
+
+def parse_sids(values: Iterable[object]) -> list[int]:
+    """:func:`parse_sid` of each value: one pattern match and one conversion per
+    well-formed sid (``get_many`` of a migration batch reads a thousand)."""
+    match = SID_PATTERN.match
+    first = _FIRST_KEY
+    keys: list[int] = []
+    for value in values:
+        if type(value) is str and match(value) is not None:
+            keys.append(first[len(value)] + int(value, 36))
+        else:
+            keys.append(parse_sid(value))
+    return keys
 
 
 def parse_document_sid(collection: str, value: object) -> int:
