@@ -25,9 +25,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 
 from .errors import InvalidDocument, InvalidQuery
-from .sid import SID_PATTERN
-from .sid import is_sid as _is_sid
-from .sid import key_to_sid, parse_document_sid, sid_to_key
+from .sid import SID_PATTERN, key_to_sid, parse_document_sid, sid_to_key
 from .spec import FieldKind
 
 if TYPE_CHECKING:  # layout imports this module for its converters
@@ -282,77 +280,27 @@ def encode_document(layout: Layout, doc: object, *, require_sid: bool = False) -
     goes through :func:`_encode_checked`, which accepts and rejects exactly the
     same documents and names the problem.
     """
-    if type(doc) is dict and not require_sid:
-        if "sid" in doc:
-            raw_sid = doc["sid"]
-            if raw_sid is None or raw_sid == "":
-                key = None
-            elif type(raw_sid) is str and 4 <= len(raw_sid) <= 12 and _is_sid(raw_sid):
-                key = sid_to_key(raw_sid)
-            else:
-                return _encode_checked(layout, doc)
-            body = {k: v for k, v in doc.items() if k != "sid"}
-        else:
-            key = None
-            body = doc  # not copied: EncodedDoc lives only as long as the write
-        for value in body.values():
-            kind = type(value)
-            if kind is str or kind is int or kind is bool or value is None:
-                continue
-            if kind is float:
-                if value - value != 0.0:  # inf or nan
-                    return _encode_checked(layout, doc)
-            elif kind is list or kind is dict:
-                try:
-                    _check_json("document", value)
-                except ValueError:
-                    return _encode_checked(layout, doc)
-            else:
-                return _encode_checked(layout, doc)
-        try:
-            text = _orjson_dumps(body).decode()
-        except TypeError:  # JSONEncodeError included
-            return _encode_checked(layout, doc)
-        if "\\u0000" in text:
-            return _encode_checked(layout, doc)
-        columns: list[Any] = []
-        for field, fast, convert in layout.fast_converters:
-            value = body.get(field)
-            if value is None:
-                columns.append(None)
-            elif type(value) is fast:
-                columns.append(value)
-            else:
-                try:
-                    columns.append(convert(value))
-                except ValueError:
-                    return _encode_checked(layout, doc)
-        search: list[str | None] = []
-        for name in layout.search:
-            value = body.get(name)
-            if value is not None and type(value) is not str:
-                return _encode_checked(layout, doc)
-            search.append(value)
-        return EncodedDoc(key, body, text, tuple(columns), tuple(search))
+    if not require_sid:
+        enc = _encode_plain(doc, layout.fast_converters, layout.search)
+        if enc is not None:
+            return enc
     return _encode_checked(layout, doc, require_sid=require_sid)
 
 
 def encode_many(layout: Layout, docs: Iterable[object]) -> list[EncodedDoc]:
     """:func:`encode_document` of every document of a batch (``insert_many``).
 
-    Batches run to a million documents (a migration, an import), so this loop does the
-    fast path's work with less per document: the layout's lookups are made once, a sid
-    is parsed with one pattern match, the body is a copy of the document without its
-    sid rather than rebuilt key by key, and the result tuple is built directly.  Any
-    document it does not accept outright goes through :func:`encode_document`, so a
-    batch accepts and rejects exactly what that function does, with its messages.
+    Batches run to a million documents (a migration, an import), so the layout's
+    lookups are made once for the batch rather than per document.  Both functions share
+    the fast path and the general path, so a batch accepts and rejects exactly what a
+    single insert does, with the same messages.
     """
     columns_of = layout.fast_converters
     search_of = layout.search
     out: list[EncodedDoc] = []
     for doc in docs:
         enc = _encode_plain(doc, columns_of, search_of)
-        out.append(enc if enc is not None else encode_document(layout, doc))
+        out.append(enc if enc is not None else _encode_checked(layout, doc))
     return out
 
 
@@ -365,8 +313,8 @@ def _encode_plain(
     columns_of: tuple[tuple[str, type | None, Callable[[object], Any]], ...],
     search_of: tuple[str, ...],
 ) -> EncodedDoc | None:
-    """The fast path of :func:`encode_document`, the same checks in the same order;
-    None where that function would take its general path."""
+    """The fast path of :func:`encode_document` and :func:`encode_many`; None where the
+    general path (:func:`_encode_checked`) must decide and name the problem."""
     if type(doc) is not dict:
         return None
     if "sid" in doc:
