@@ -44,12 +44,24 @@ START = 1_704_067_200  # 2024-01-01
 
 
 def _when(rng: random.Random) -> str:
+    """A moment anywhere in the year (objects whose times are not tied to their row order)."""
     moment = datetime.fromtimestamp(START + rng.randrange(365 * 86400), timezone.utc)
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def generate(path: Path, counts: dict[str, int], seed: int = 1) -> None:
-    """A legacy file of the current layout with plausible rows (no quirks: those are the tests')."""
+def _logged(i: int, n: int, rng: random.Random, ordered: bool) -> str:
+    """The time of the i-th of n log rows: in id order, as `DEFAULT (datetime('now'))` writes
+    an append-only log, unless `ordered` is false (times shuffled across the year)."""
+    if not ordered:
+        return _when(rng)
+    moment = datetime.fromtimestamp(START + i * (365 * 86400) // max(n, 1), timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def generate(path: Path, counts: dict[str, int], seed: int = 1, *, ordered: bool = True) -> None:
+    """A legacy file of the current layout with plausible rows (no quirks: those are the tests').
+
+    The logs (audit, usage, messages) get times in id order unless `ordered` is false."""
     rng = random.Random(seed)
     conn = sqlite3.connect(path)
     conn.executescript(SCHEMA)
@@ -67,7 +79,7 @@ def generate(path: Path, counts: dict[str, int], seed: int = 1) -> None:
                     int(rng.random() > 0.05),
                     int(rng.lognormvariate(6, 1)),
                     rng.choice(USERS),
-                    _when(rng),
+                    _logged(i, counts["audit_log"], rng, ordered),
                 )
                 for i in range(counts["audit_log"])
             ),
@@ -76,8 +88,10 @@ def generate(path: Path, counts: dict[str, int], seed: int = 1) -> None:
             "INSERT INTO usage_log (model, prompt_tokens, completion_tokens, total_tokens, user_sid, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (
-                (rng.choice(MODELS), p, c, p + c, rng.choice(USERS), _when(rng))
-                for p, c in ((rng.randrange(50, 8000), rng.randrange(10, 2000)) for _ in range(counts["usage_log"]))
+                (rng.choice(MODELS), p, c, p + c, rng.choice(USERS), _logged(i, counts["usage_log"], rng, ordered))
+                for i, (p, c) in enumerate(
+                    (rng.randrange(50, 8000), rng.randrange(10, 2000)) for _ in range(counts["usage_log"])
+                )
             ),
         )
         conn.executemany(
@@ -114,7 +128,7 @@ def generate(path: Path, counts: dict[str, int], seed: int = 1) -> None:
                     rng.choice(conversation_ids),
                     role,
                     f"message text {i} " * 4,
-                    _when(rng),
+                    _logged(i, counts["messages"], rng, ordered),
                     rng.choice(MODELS) if role == "assistant" else None,
                     rng.choice(TOOLS) if role == "tool" else None,
                 )
@@ -165,6 +179,9 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the full row counts (default 1)")
     ap.add_argument("--workdir", type=Path, help="keep the files here (default: a temporary directory)")
     ap.add_argument("--progress", action="store_true", help="show the migration's progress bars")
+    ap.add_argument("--shuffled-times", action="store_true",
+                    help="log rows with times shuffled across the year instead of in id order (the figures before"
+                    " 2026-11-27 used this; each insert then lands on its own page of the time index)")
     args = ap.parse_args()
     counts = {table: max(1, round(n * args.scale)) for table, n in FULL.items()}
     total = sum(counts.values())
@@ -174,7 +191,7 @@ def main() -> int:
     try:
         if not legacy.exists():
             started = time.perf_counter()
-            generate(legacy, counts)
+            generate(legacy, counts, ordered=not args.shuffled_times)
             print(f"generated {total:,} legacy rows in {time.perf_counter() - started:.1f} s ({legacy})")
         copies = [plain_copy(legacy, workdir / "copy.db")]
         store = workdir / "store.db"
