@@ -762,9 +762,23 @@ class SqliteEngine(Engine):
     def _find_docs(self, layout: Layout, rq: ResolvedQuery) -> list[dict[str, Any]]:
         if rq.search is not None:
             return self._search(layout, rq, rq.limit, wire=True)
-        # The common case, fused: one pass from stored text to wire-form documents.
-        with self._read() as conn:
-            rows = self._plain_rows(conn, layout, rq, rq.limit)
+        if rq.after is not None or self._config.memory or (
+            rq.limit is not None and rq.order is not None and rq.conds
+        ):
+            # A cursor, the in-memory store's locked writer, or a walk-or-sort choice.
+            with self._read() as conn:
+                rows = self._plain_rows(conn, layout, rq, rq.limit)
+            return [{"sid": key_to_sid(key), **loads(doc)} for key, doc, _ in rows]
+        # The common case (a memoised statement, nothing to choose), inlined: the
+        # helpers' calls cost as much as an indexed lookup of one row (issue #4).
+        sql, params = self._cached_sql(layout, rq, rq.limit, False)
+        conn = self._take_reader()
+        try:
+            rows = conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc, "read") from exc
+        finally:
+            self._give_back(conn)
         return [{"sid": key_to_sid(key), **loads(doc)} for key, doc, _ in rows]
 
     def _find(self, layout: Layout, rq: ResolvedQuery, limit: int | None) -> list[Row]:
