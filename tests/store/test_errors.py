@@ -101,3 +101,22 @@ def test_writes_while_another_process_holds_the_lock(tmp_path: Path) -> None:
 def test_every_error_is_a_store_error() -> None:
     for cls in (InvalidURL, StoreUnavailable, StoreLocked):
         assert issubclass(cls, StoreError)
+
+
+def test_sqlite_find_on_a_table_dropped_behind_the_engine(tmp_path: Path) -> None:
+    # The plain find path takes a reader and runs its memoised statement itself:
+    # a failing statement must still become a one-line StoreError and give the
+    # reader back to the pool.
+    path = tmp_path / "dropped.db"
+    engine = open_engine(f"sqlite:///{path}")
+    engine.open([AUDIT])
+    engine.insert("audit", {"attempt": 1})
+    assert len(engine.find("audit")) == 1
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute('DROP TABLE "osis_audit"')
+    other.close()
+    with pytest.raises(StoreError, match="read failed: no such table") as info:
+        engine.find("audit")
+    assert "\n" not in str(info.value)
+    assert len(engine._idle_readers) == 1  # type: ignore[attr-defined]
+    engine.close()

@@ -107,7 +107,10 @@ class Engine(ABC):
             try:
                 key = (
                     layout.name, query.search, query.order_by, query.descending, query.limit, query.offset,
-                    *[(c.field, c.op, c.value, _value_type(c.value)) for c in query.filters],
+                    *[
+                        (c.field, c.op, c.value, None if type(c.value) is str else _value_type(c.value))
+                        for c in query.filters
+                    ],
                 )
                 resolved = self._resolutions.get(key)
             except (TypeError, AttributeError):  # unhashable values (lists), or not Conds
@@ -258,7 +261,9 @@ class Engine(ABC):
 
     def find(self, coll: str, query: Query | None = None) -> list[dict[str, Any]]:
         """Documents matching ``query`` (one SQL query)."""
-        layout = self._layout(coll)
+        layout = self._layouts.get(coll)
+        if layout is None or self._closed:  # the checks of _layout, off the common path
+            layout = self._layout(coll)
         return self._find_docs(layout, self._resolve(layout, query))
 
     def find_page(self, coll: str, query: Query | None = None) -> Page:

@@ -49,7 +49,14 @@ from .errors import (
     StoreUnavailable,
 )
 from .layout import Column, Layout
-from .query import Aggregation, ResolvedAggregation, ResolvedCond, ResolvedQuery, resolve_aggregation
+from .query import (
+    Aggregation,
+    ResolvedAggregation,
+    ResolvedCond,
+    ResolvedQuery,
+    fold_ascii,
+    resolve_aggregation,
+)
 from .schema import Plan, SchemaRecord, backfill_row, plan_change
 from .sid import key_to_sid
 from .spec import CollectionSpec
@@ -176,12 +183,16 @@ class _Read:
 
 
 class _Page:
-    """Collects one page from rows streamed in order, applying the exact search check."""
+    """Collects one page from rows streamed in order, applying the exact search check:
+    ``needle`` (already folded) occurs in one of ``fields`` (the collection's search
+    fields).  The check is written out in :meth:`feed` rather than passed in as a
+    closure: one call less per decoded document."""
 
     def __init__(
-        self, check: Callable[[dict[str, Any]], bool], offset: int, limit: int | None, *, wire: bool = False
+        self, fields: tuple[str, ...], needle: str, offset: int, limit: int | None, *, wire: bool = False
     ) -> None:
-        self.check = check
+        self.fields = fields
+        self.needle = needle
         self.skip = offset
         self.limit = limit
         self.wire = wire  # collect wire-form documents instead of (key, body, value) rows
@@ -199,7 +210,8 @@ class _Page:
         at most one match), so no row past the one that fills the page is read.
         """
         rows = self.rows
-        check = self.check
+        fields = self.fields
+        needle = self.needle
         wire = self.wire
         read = 0
         while True:
@@ -219,8 +231,13 @@ class _Page:
                 if doc is None:
                     continue
                 body = loads(doc)
-                if not check(body):
-                    continue
+                for field in fields:
+                    text = body.get(field)
+                    # fold_ascii, with its common case (ASCII text) written out.
+                    if text is not None and needle in (text.lower() if text.isascii() else fold_ascii(text)):
+                        break
+                else:
+                    continue  # the prefilter's match was outside the search fields
                 if self.skip:
                     self.skip -= 1
                     continue
@@ -784,9 +801,24 @@ class SqliteEngine(Engine):
     def _find_docs(self, layout: Layout, rq: ResolvedQuery) -> list[dict[str, Any]]:
         if rq.search is not None:
             return self._search(layout, rq, rq.limit, wire=True)
-        # The common case, fused: one pass from stored text to wire-form documents.
-        with self._read() as conn:
-            rows = self._plain_rows(conn, layout, rq, rq.limit)
+        if rq.after is not None or self._config.memory or (
+            rq.limit is not None and rq.order is not None and rq.conds
+        ):
+            # A cursor, the in-memory store's locked writer, or a walk-or-sort choice.
+            with self._read() as conn:
+                rows = self._plain_rows(conn, layout, rq, rq.limit)
+            return [{"sid": key_to_sid(key), **loads(doc)} for key, doc, _ in rows]
+        # The common case (a memoised statement, nothing to choose), inlined: the
+        # helpers' calls were a measurable share of an ~8 µs indexed lookup (issue #4,
+        # bench/README.md, "Fourth pass").
+        sql, params = self._cached_sql(layout, rq, rq.limit, False)
+        conn = self._take_reader()
+        try:
+            rows = conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc, "read") from exc
+        finally:
+            self._give_back(conn)
         return [{"sid": key_to_sid(key), **loads(doc)} for key, doc, _ in rows]
 
     def _find(self, layout: Layout, rq: ResolvedQuery, limit: int | None) -> list[Row]:
@@ -810,7 +842,7 @@ class SqliteEngine(Engine):
                 if wire:
                     return [{"sid": key_to_sid(key), **loads(doc)} for key, doc, _ in rows]
                 return [(key, loads(doc), value) for key, doc, value in rows]
-            page = _Page(search.matcher(layout, needle), rq.offset, limit, wire=wire)
+            page = _Page(layout.search, needle, rq.offset, limit, wire=wire)
             if limit is not None:
                 # Walk in order, the prefilter deciding in SQL which documents are worth decoding.
                 walk_params = [search.like_pattern(needle)]
@@ -826,7 +858,7 @@ class SqliteEngine(Engine):
                         return page.rows
                 finally:
                     cursor.close()  # ends the statement, and with it its read snapshot
-                page = _Page(search.matcher(layout, needle), rq.offset, limit, wire=wire)
+                page = _Page(layout.search, needle, rq.offset, limit, wire=wire)
             # Rare term (or no limit): fetch the index candidates and the unindexed tail.
             source = table if len(needle) < search.TRIGRAM else search.candidates_source(layout, needle, params)
             clauses = [search.prefilter_sql(params, needle)]

@@ -69,7 +69,6 @@ from typing import Any
 
 from .background import BackgroundWorker
 from .layout import Layout, identifier
-from .query import fold_ascii
 from .sql import quote
 
 
@@ -131,20 +130,6 @@ def verify_sql(layout: Layout, needle: str, params: list[Any], prefix: str = "t.
         params.append(needle)
     exact = "(" + " OR ".join(terms) + ")"
     return exact if pre is None else f"({pre} AND {exact})"
-
-
-def matcher(layout: Layout, needle: str) -> Callable[[dict[str, Any]], bool]:
-    """The exact test in Python, for rows the caller decodes anyway."""
-    fields = layout.search
-
-    def matches(body: dict[str, Any]) -> bool:
-        for field in fields:
-            value = body.get(field)
-            if value is not None and needle in fold_ascii(value):
-                return True
-        return False
-
-    return matches
 
 
 def fts_query(needle: str) -> str:
