@@ -1,25 +1,40 @@
 """PostgreSQL specifics: the plans search relies on, and the search index filled off
 the write path (horizon, explicit keys, upgrade from the format that indexed the
-documents' table)."""
+documents' table), and opening where pg_trgm cannot be had."""
 
 from __future__ import annotations
 
 import random
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
-from osis.store import Aggregation, Cond, Day, Engine, Metric, Query
+from osis.store import (
+    Aggregation,
+    CollectionSpec,
+    Cond,
+    Day,
+    Engine,
+    ExtensionUnavailable,
+    IndexedField,
+    Metric,
+    Query,
+    SchemaMismatch,
+    open_engine,
+)
 from osis.store.layout import identifier
 from osis.store.postgres import PostgresEngine
 from osis.store.postgres_search import like_pattern, side_index, side_table
 
 from . import oracle
-from .conftest import AUDIT
+from .conftest import AUDIT, postgres_dsn
 
 pytestmark = pytest.mark.postgres
 
@@ -249,3 +264,50 @@ def test_a_windowed_aggregation_reads_the_window_through_its_index(
     assert "Index Cond: (f_created_at >= " in plan and "Seq Scan" not in plan, plan
     expected = oracle.aggregate(AUDIT, [{"sid": s, **d} for s, d in zip(sids, docs)], agg)
     assert engine.aggregate("audit", agg) == expected
+
+
+@pytest.fixture
+def no_trgm_url() -> Iterator[str]:
+    """A store URL in a database of its own where ``CREATE EXTENSION`` always fails
+    (an event trigger refuses it), so pg_trgm can be neither found nor installed."""
+    dsn = postgres_dsn()
+    if dsn is None:
+        pytest.skip("no PostgreSQL")
+    database = f"osis_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    url = urlsplit(dsn)._replace(path=f"/{database}")
+    try:
+        with psycopg.connect(urlunsplit(url), autocommit=True) as conn:
+            conn.execute(
+                "CREATE FUNCTION refuse_extensions() RETURNS event_trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'extensions are not allowed here'; END $$"
+            )
+            conn.execute(
+                "CREATE EVENT TRIGGER refuse_extensions ON ddl_command_start"
+                " WHEN TAG IN ('CREATE EXTENSION') EXECUTE FUNCTION refuse_extensions()"
+            )
+        sep = "&" if url.query else ""
+        yield urlunsplit(url._replace(query=f"{url.query}{sep}indexer=off"))
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def test_search_without_pg_trgm_is_refused_naming_the_extension(no_trgm_url: str) -> None:
+    with open_engine(no_trgm_url) as engine:
+        with pytest.raises(ExtensionUnavailable, match="need the pg_trgm extension.*extensions are not allowed here"):
+            engine.open([AUDIT])
+        engine.open([replace(AUDIT, search=())])  # nothing of the failed open was kept
+        assert engine.count("audit") == 0
+
+
+def test_a_refused_change_is_reported_before_a_missing_pg_trgm(no_trgm_url: str) -> None:
+    plain = CollectionSpec("plain", indexed=(IndexedField("n", "int"),))
+    with open_engine(no_trgm_url) as engine:
+        engine.open([plain])
+        # Every plan is judged before the extension is looked for: the kind change is the
+        # error the caller can act on, not the search fields of another collection.
+        changed = replace(plain, indexed=(IndexedField("n", "str"),))
+        with pytest.raises(SchemaMismatch, match="field 'n' changed kind from int to str"):
+            engine.open([changed, AUDIT])

@@ -321,7 +321,11 @@ class Engine(ABC):
 
     @abstractmethod
     def _open(self, layouts: dict[str, Layout], schema: SchemaRecord | None) -> None:
-        """In one transaction: check ``schema`` against the stored record, apply the layouts, record ``schema``."""
+        """In one transaction: check ``schema`` against the stored record, apply the layouts, record ``schema``.
+
+        Engines make their metadata tables and check the store format, then hand the
+        rest to their :class:`osis.store.apply.Applier`, which owns those steps.
+        """
 
     @abstractmethod
     def _close(self) -> None: ...

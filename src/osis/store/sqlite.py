@@ -33,11 +33,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import sqlite_search as search
+from .apply import Applier
 from .codec import EncodedDoc, loads
 from .engine import Engine, Row
 from .errors import (
@@ -48,7 +49,7 @@ from .errors import (
     StoreLocked,
     StoreUnavailable,
 )
-from .layout import Column, Layout
+from .layout import BTreeIndex, Column, Layout
 from .query import (
     Aggregation,
     ResolvedAggregation,
@@ -57,9 +58,8 @@ from .query import (
     fold_ascii,
     resolve_aggregation,
 )
-from .schema import Plan, SchemaRecord, backfill_row, plan_change
+from .schema import Plan, SchemaRecord
 from .sid import key_to_sid
-from .spec import CollectionSpec
 from .sql import (
     Dialect,
     aggregate_sql,
@@ -75,7 +75,6 @@ from .url import SqliteConfig
 FORMAT_VERSION = 1
 _D = Dialect(param="?", spell_nulls=False)
 _TYPES = {"str": "TEXT", "enum": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER", "time": "INTEGER"}
-_BACKFILL_CHUNK = 2000
 PAGE_SIZE = 2048
 WAL_CHECKPOINT_PAGES = 16 * 1024 * 1024 // PAGE_SIZE  # every 16 MiB of WAL
 ANALYZE_LIMIT = 1000  # rows sampled per index by ANALYZE: fast, and plenty for the planner
@@ -274,6 +273,58 @@ class _Statements:
         )
 
 
+class _SqliteApplier(Applier):
+    """SQLite's dialect for applying layout plans (see :mod:`osis.store.apply`)."""
+
+    param = _D.param
+    types = _TYPES
+    # AUTOINCREMENT: keys (hence sids) are never reused, even after deleting the
+    # newest row, which also keeps "id > watermark" equal to "not indexed yet".
+    key_column = "id INTEGER PRIMARY KEY AUTOINCREMENT"
+    # Typed columns precede the document so reading them never touches the
+    # document's overflow pages when it is large.
+    doc_column = "doc TEXT NOT NULL"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def qualify(self, name: str) -> str:
+        return quote(name)
+
+    def create_index(self, table: str, index: BTreeIndex) -> str:
+        # Without payload the implicit rowid already ends every entry; with it,
+        # id goes explicitly before the payload to keep (key..., id) order.
+        cols = [quote(c.name) for c in index.key]
+        if index.payload:
+            cols += ["id", *(quote(c.name) for c in index.payload)]
+        return f"CREATE INDEX {quote(index.name)} ON {table} ({', '.join(cols)})"
+
+    def existing_indexes(self, layout: Layout) -> set[str]:
+        # sql IS NULL marks the automatic indexes of constraints, which are not ours to drop.
+        rows = self.fetch(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            (layout.table,),
+        )
+        return {name for (name,) in rows}
+
+    def document(self, stored: Any) -> dict[str, Any]:
+        body: dict[str, Any] = loads(stored)
+        return body
+
+    def set_up_search(self, layout: Layout, plan: Plan) -> None:
+        if plan.search_changed:
+            search.create(self._conn, layout)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self._conn.execute(sql, params or ())
+
+    def fetch(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, params or ()).fetchall()
+
+    def execute_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self._conn.executemany(sql, rows)
+
+
 class SqliteEngine(Engine):
     """Engine over one SQLite file (see the module docstring for guarantees)."""
 
@@ -419,89 +470,13 @@ class SqliteEngine(Engine):
                 raise SchemaMismatch(
                     f"{self._config.path!r} uses store format {row[0]}; this version reads up to {FORMAT_VERSION}"
                 )
-            if schema is not None:
-                recorded = conn.execute("SELECT value FROM osis_meta WHERE key = 'schema'").fetchone()
-                schema.check(None if recorded is None else recorded[0])
-            stored = {
-                name: CollectionSpec.from_json(text)
-                for name, text in conn.execute("SELECT name, spec FROM osis_collections")
-            }
-            # Plan everything first so a refused change leaves the database untouched.
-            plans = {name: plan_change(stored.get(name), layout.spec) for name, layout in layouts.items()}
-            for name, layout in layouts.items():
-                self._apply(conn, layout, plans[name])
-            if schema is not None:
-                conn.execute(
-                    "INSERT INTO osis_meta VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (schema.document,),
-                )
+            _SqliteApplier(conn).open(layouts, schema)
         self._statements = {name: _Statements.build(layout) for name, layout in layouts.items()}
         self._sql_memo.clear()
         self._walk_memo.clear()
         self._plan_memo.clear()
         if self._config.indexer:
             self._indexer.start(list(layouts.values()))
-
-    def _apply(self, conn: sqlite3.Connection, layout: Layout, plan: Plan) -> None:
-        table = quote(layout.table)
-        if plan.create:
-            cols = "".join(f"{quote(c.name)} {_TYPES[c.kind]}, " for c in layout.columns)
-            # AUTOINCREMENT: keys (hence sids) are never reused, even after deleting the
-            # newest row, which also keeps "id > watermark" equal to "not indexed yet".
-            # Typed columns precede the document so reading them never touches the
-            # document's overflow pages when it is large.
-            conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY AUTOINCREMENT, {cols}doc TEXT NOT NULL)")
-            conn.execute(
-                "INSERT INTO osis_collections (name, spec, fts_watermark) VALUES (?, ?, 0)",
-                (layout.name, layout.spec.to_json()),
-            )
-        for column in plan.add_columns:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {quote(column.name)} {_TYPES[column.kind]}")
-        if plan.add_columns:
-            self._backfill(conn, layout, plan)
-        wanted = {index.name: index for index in layout.btree_indexes()}
-        existing = {
-            name
-            for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
-                (layout.table,),
-            )
-        }
-        # Drop first: a column cannot be dropped while an index uses it.
-        for name in existing - set(wanted):
-            conn.execute(f"DROP INDEX {quote(name)}")
-        for column in plan.drop_columns:
-            conn.execute(f"ALTER TABLE {table} DROP COLUMN {quote(column.name)}")
-        for name in sorted(set(wanted) - existing):
-            index = wanted[name]
-            # Without payload the implicit rowid already ends every entry; with it,
-            # id goes explicitly before the payload to keep (key..., id) order.
-            index_cols = [quote(c.name) for c in index.key]
-            if index.payload:
-                index_cols += ["id", *(quote(c.name) for c in index.payload)]
-            conn.execute(f"CREATE INDEX {quote(name)} ON {table} ({', '.join(index_cols)})")
-        if plan.search_changed:
-            search.create(conn, layout)
-        if plan.spec_changed and not plan.create:
-            conn.execute(
-                "UPDATE osis_collections SET spec = ? WHERE name = ?", (layout.spec.to_json(), layout.name)
-            )
-
-    def _backfill(self, conn: sqlite3.Connection, layout: Layout, plan: Plan) -> None:
-        table = quote(layout.table)
-        sets = ", ".join(f"{quote(c.name)} = ?" for c in plan.add_columns)
-        last = -1
-        while True:
-            rows = conn.execute(
-                f"SELECT id, doc FROM {table} WHERE id > ? ORDER BY id LIMIT ?", (last, _BACKFILL_CHUNK)
-            ).fetchall()
-            if not rows:
-                return
-            updates = [
-                (*backfill_row(layout, plan.add_columns, key, loads(doc)), key) for key, doc in rows
-            ]
-            conn.executemany(f"UPDATE {table} SET {sets} WHERE id = ?", updates)
-            last = rows[-1][0]
 
     def _close(self) -> None:
         self._indexer.stop()
