@@ -305,7 +305,7 @@ class BackgroundIndexer(BackgroundWorker):
     """
 
     thread_name = "osis-pg-search-indexer"
-    task = "search indexing"
+    task = "search indexing and planner statistics"
 
     def __init__(
         self,
