@@ -29,7 +29,10 @@ When the background thread analyses a table
 
 Not fighting autovacuum
     A table analysed within ``RECENT`` seconds (by autovacuum, anyone's ``ANALYZE``,
-    or an attempt of this engine) is left alone.  Autovacuum's own threshold is a
+    or an attempt of this engine) is left alone.  That also spaces the analyses of
+    a table that keeps doubling during a fast load (each would be stale again
+    soon): the last one comes at most ``RECENT`` plus ``CHECK_EVERY`` seconds after
+    the load ends.  Autovacuum's own threshold is a
     tenth of the table, so where it runs it normally gets there first and resets
     the counters.  And the background ``ANALYZE`` waits at most ``LOCK_TIMEOUT`` for
     its lock: PostgreSQL cancels an autovacuum that blocks another session's lock
@@ -54,7 +57,7 @@ from .sql import quote
 CHECK_EVERY = 1.0  # seconds between two looks at the catalogue
 MIN_ROWS = 1000  # changed rows below which a table is never stale (as on SQLite)
 MIN_PAGES = 32  # heap pages (256 KiB) below which growth alone never makes a table stale
-RECENT = 10.0  # seconds after an analysis (anyone's) during which a table is left alone
+RECENT = 5.0  # seconds after an analysis (anyone's) during which a table is left alone
 LOCK_TIMEOUT = "100ms"  # the background ANALYZE's wait for its lock: well under deadlock_timeout
 
 
