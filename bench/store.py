@@ -435,7 +435,6 @@ def main() -> None:
 
 def run(args: argparse.Namespace, engine: Engine, raw: Raw, report: Report, audit: list[dict[str, Any]],
         usage: list[dict[str, Any]], memories: list[dict[str, Any]], single: int) -> None:
-    sqlite = isinstance(engine, SqliteEngine)
     assert isinstance(engine, (SqliteEngine, PostgresEngine))
     print(f"\n{'measurement':<36} {'store':>8} {'p95':>8} {'legacy':>8} {'p95':>8} {'ratio':>7} {'target':>8}")
     print(f"{'':<36} {'(median, ms or rows/s)':<44}")
@@ -472,18 +471,17 @@ def run(args: argparse.Namespace, engine: Engine, raw: Raw, report: Report, audi
             engine.insert_many(coll, docs[i:i + args.batch])
             raw.insert_many(table, docs[i:i + args.batch])
     raw.analyze()
-    if sqlite:
-        assert isinstance(engine, SqliteEngine)
-        engine.analyze()  # the background thread would too, once idle; do it now like the raw side
+    engine.analyze()  # the background thread would too, after a load; do it now like the raw side
     if isinstance(engine, PostgresEngine):
-        # What autovacuum does in the background, for the store's tables (search side
-        # tables included) as for the legacy ones.
+        # VACUUM sets the visibility map, without which PostgreSQL's index-only scans
+        # visit the heap: what autovacuum does in the background, done now for the
+        # store's tables (search side tables included) as for the legacy ones.
         with engine._conn("bench") as conn:
             conn.execute("SET maintenance_work_mem = '256MB'")
             tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s",
                                                   (engine._schema,))]
             for table in tables:
-                conn.execute(f'VACUUM ANALYZE "{engine._schema}"."{table}"')
+                conn.execute(f'VACUUM "{engine._schema}"."{table}"')
         for table in ("audit_log", "usage_log", "memories"):
             raw.conn.execute(f"VACUUM ANALYZE {table}")
     print("-- queries (audit: %d rows, usage: %d, memories: %d)" % (len(audit), len(usage), len(memories)), flush=True)

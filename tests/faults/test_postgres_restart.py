@@ -7,6 +7,7 @@ The database restarted is a private cluster (`private_postgres`), never the shar
 
 from __future__ import annotations
 
+import logging
 import random
 import sys
 import threading
@@ -20,7 +21,9 @@ import pytest
 from osis_ai.client import AiClient
 
 from osis.rpc.errors import Unavailable
-from osis.store import CollectionSpec, StoreUnavailable, open_engine
+from osis.store import CollectionSpec, IndexedField, StoreUnavailable, open_engine
+from osis.store import postgres_stats
+from osis.store.postgres import PostgresEngine
 from tests.servers import free_port, start_server
 from tests.store.conftest import _drop_schema, postgres_dsn
 from tests.workload import ThreadedLoad, audit_entry, missing_or_changed
@@ -131,3 +134,51 @@ def test_a_busy_pool_is_not_an_outage() -> None:
     finally:
         engine.close()
         _drop_schema(dsn, schema)
+
+
+def test_an_outage_during_statistics_upkeep_is_reported_not_raised(
+    private_postgres: PrivateCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The background thread meets the outage while looking for tables to analyse: the
+    outage is logged once, the thread neither raises nor dies, an explicit analyze says
+    the server is unreachable, and once it is back a bulk load is analysed as usual."""
+    engine = open_engine(f"{private_postgres.dsn}?connect_timeout=2")
+    try:
+        assert isinstance(engine, PostgresEngine)
+        engine.open([CollectionSpec("note", indexed=(IndexedField("topic", "str"),))])
+        with caplog.at_level(logging.INFO, logger="osis.store"):
+            private_postgres.stop()
+            _wait_for("the upkeep meeting the outage", lambda: engine._outage.ongoing, 10)
+            with pytest.raises(StoreUnavailable, match=r"^PostgreSQL at postgresql://postgres@.* is unreachable"):
+                engine.analyze()
+            time.sleep(2 * postgres_stats.CHECK_EVERY)  # rounds during the outage: skipped, not raised
+            private_postgres.start()
+
+            def reachable() -> bool:
+                try:
+                    engine.count("note")
+                except StoreUnavailable:
+                    return False
+                return True
+
+            _wait_for("recovery", reachable, RECOVERY)
+            engine.insert_many("note", [{"topic": f"t{i}"} for i in range(20_000)])
+            _wait_for("analysis of the load", lambda: _last_analyze(engine) is not None, 20)
+        assert engine._indexer is not None and engine._indexer._thread is not None
+        assert engine._indexer._thread.is_alive()
+        store_log = [r for r in caplog.records if r.name == "osis.store"]
+        assert [r.getMessage() for r in store_log if r.levelno >= logging.ERROR] == []
+        messages = [r.getMessage() for r in store_log]
+        assert messages.count("PostgreSQL store unreachable") == 1
+        assert "PostgreSQL store reachable again" in messages
+    finally:
+        engine.close()
+
+
+def _last_analyze(engine: PostgresEngine) -> object:
+    with engine._conn("test") as conn:
+        row = conn.execute(
+            "SELECT last_analyze FROM pg_stat_user_tables WHERE relid = %s::regclass",
+            (engine._table(engine._layouts["note"]),),
+        ).fetchone()
+    return None if row is None else row[0]

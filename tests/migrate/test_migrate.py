@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from osis_ai import models as m
 
@@ -20,11 +22,12 @@ from osis.migrate.tables import Context
 from osis.migrate.timestamps import UNKNOWN_TIME
 from osis.server import open_store
 from osis.store import Query
+from osis.store.postgres import PostgresEngine
 from osis.store.sqlite import SqliteEngine
-from osis.store.url import parse_url
+from osis.store.url import PostgresConfig, parse_url
 from tests.migrate.conftest import COLLECTIONS, checksums, documents, file_digest
 from tests.migrate.legacy_files import HUGE, Quirk, current_file, quirk_id
-from tests.store.conftest import _drop_schema, postgres_dsn
+from tests.store.conftest import _drop_schema, analyzed_tables, postgres_dsn, with_option
 
 MODELS: dict[str, type[Any]] = {
     "agent_audit_entry": m.AgentAuditEntry,
@@ -544,6 +547,63 @@ def test_on_sqlite_the_search_index_is_left_to_the_server(
         assert [d["sid"] for d in engine.find("agent_audit_entry", Query(search=needle))] == before
     finally:
         engine.close()
+
+
+def test_a_migration_leaves_the_store_analysed(
+    current_legacy: tuple[Path, list[Quirk]], store_url: str, migrate: Callable[..., Report]
+) -> None:
+    """The operator's first dashboard after a migration is planned on real statistics."""
+    legacy, _ = current_legacy
+    report = migrate(legacy, store_url)
+    assert report.ok and report.analyze_error is None
+    engine = open_store(with_option(store_url, "indexer=off"))
+    try:
+        assert report.analyzed == sorted(engine.collections)
+        tables = {engine._layouts[coll].table: coll for coll in COLLECTIONS}  # type: ignore[attr-defined]
+        assert analyzed_tables(engine) >= set(tables)
+        if isinstance(engine, PostgresEngine):  # every row counted: the statistics are the final ones
+            with engine._conn("test") as conn:
+                for table, coll in tables.items():
+                    row = conn.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
+                                       (f'"{engine._schema}"."{table}"',)).fetchone()
+                    assert row == (len(engine.list_sids(coll)),), table
+    finally:
+        engine.close()
+    assert f"planner statistics refreshed for {len(report.analyzed)} collections" in report.summary()
+    assert report.to_json()["planner_statistics"]["analyzed"] == report.analyzed
+
+
+@pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
+def test_a_failed_analysis_is_reported_not_fatal(
+    current_legacy: tuple[Path, list[Quirk]], store_url: str, migrate: Callable[..., Report]
+) -> None:
+    """Every row is migrated and verified before the analysis: its failure (here a lock
+    another session holds past the store's lock_timeout) is a note in the report."""
+    legacy, _ = current_legacy
+    open_store(store_url).close()  # the tables exist, so the lock can be taken first
+    config = parse_url(store_url)
+    assert isinstance(config, PostgresConfig)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with psycopg.connect(config.conninfo) as conn:
+            conn.execute(f'LOCK TABLE "{config.schema}"."osis_agent_memory" IN SHARE UPDATE EXCLUSIVE MODE')
+            locked.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        report = migrate(legacy, with_option(store_url, "options=-c%20lock_timeout%3D300"))
+    finally:
+        release.set()
+        holder.join()
+    assert report.ok and report.analyzed == []
+    assert report.analyze_error is not None and "lock timeout" in report.analyze_error
+    assert f"planner statistics not refreshed ({report.analyze_error}); `osis serve`" in report.summary()
+    assert report.summary().endswith(f"OK: every migrated row verified ({report.seconds:.1f} s)")
+    assert report.to_json()["planner_statistics"]["error"] == report.analyze_error
 
 
 @pytest.mark.parametrize(

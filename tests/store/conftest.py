@@ -116,6 +116,32 @@ def audit_engine(make_engine: Callable[..., Engine]) -> Engine:
     return make_engine([AUDIT])
 
 
+def analyzed_tables(engine: Engine) -> set[str]:
+    """The store's tables that ``ANALYZE`` (not autovacuum) gave planner statistics:
+    those with rows in ``sqlite_stat1`` on SQLite, and on PostgreSQL those whose
+    ``pg_stat_user_tables.last_analyze`` is set."""
+    from osis.store.postgres import PostgresEngine
+    from osis.store.sqlite import SqliteEngine
+
+    if isinstance(engine, SqliteEngine):
+        with engine._read() as conn:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone() is None:
+                return set()
+            return {name for (name,) in conn.execute("SELECT DISTINCT tbl FROM sqlite_stat1")}
+    assert isinstance(engine, PostgresEngine)
+    with engine._conn("test") as conn:
+        rows = conn.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = %s AND last_analyze IS NOT NULL",
+            (engine._schema,),
+        ).fetchall()
+    return {name for (name,) in rows}
+
+
+def with_option(url: str, option: str) -> str:
+    """``url`` with one more query option (``"indexer=off"``)."""
+    return f"{url}{'&' if '?' in url else '?'}{option}"
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _pg_state.get("dsn", "") is None:
         terminalreporter.write_sep("!", "POSTGRESQL STORE TESTS WERE SKIPPED", red=True, bold=True)

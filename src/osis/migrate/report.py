@@ -110,6 +110,11 @@ class Report:
     differences: list[Difference] = field(default_factory=list)  # the first LISTED
     conflicts: list[Difference] = field(default_factory=list)  # the first LISTED
     seconds: float = 0.0
+    # Planner statistics refreshed at the end of a migration: the collections analysed,
+    # or why that failed (the migration itself still counts).
+    analyzed: list[str] = field(default_factory=list)
+    analyze_error: str | None = None
+    analyze_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -135,6 +140,11 @@ class Report:
             "tables": {name: t.to_json() for name, t in self.tables.items()},
             "differences": [d.to_json() for d in self.differences],
             "conflicts": [d.to_json() for d in self.conflicts],
+            "planner_statistics": {
+                "analyzed": list(self.analyzed),
+                "error": self.analyze_error,
+                "seconds": round(self.analyze_seconds, 3),
+            },
         }
 
     def summary(self) -> str:
@@ -184,6 +194,15 @@ class Report:
                 out += [f"  {d}" for d in listed[:_SHOWN]]
                 if total > _SHOWN:
                     out.append(f"  ... {total - _SHOWN:,} more (the JSON report lists up to {LISTED:,})")
+        if self.analyzed:
+            out.append(
+                f"planner statistics refreshed for {len(self.analyzed)} collections ({self.analyze_seconds:.1f} s)"
+            )
+        if self.analyze_error is not None:
+            out.append(
+                f"planner statistics not refreshed ({self.analyze_error}); `osis serve` refreshes them in the"
+                " background"
+            )
         if self.mode == "dry-run":
             out.append("dry run: the store was not touched")
         elif self.ok:

@@ -96,6 +96,19 @@ class Engine(ABC):
         if self._closed:
             raise StoreClosed(f"{type(self).__name__} is closed")
 
+    # ------------------------------------------------------------------ planner statistics
+
+    def analyze(self, collection: str | None = None) -> None:
+        """Refresh the query planner's statistics of one collection, or of every one.
+
+        The background thread does this by itself once a collection has changed a lot
+        since its last analysis (see ``docs/store.md``); call it after a bulk load so
+        the first queries are planned on real statistics without waiting for it.
+        """
+        self._check_open()
+        layouts = list(self._layouts.values()) if collection is None else [self._layout(collection)]
+        self._analyze(layouts)
+
     def _resolve(self, layout: Layout, query: Query | None) -> ResolvedQuery:
         if query is None:
             query = _EMPTY_QUERY
@@ -329,6 +342,10 @@ class Engine(ABC):
 
     @abstractmethod
     def _close(self) -> None: ...
+
+    @abstractmethod
+    def _analyze(self, layouts: list[Layout]) -> None:
+        """Refresh the planner's statistics of these collections' tables, search index included."""
 
     @abstractmethod
     def _insert(self, layout: Layout, docs: list[EncodedDoc]) -> list[int]:

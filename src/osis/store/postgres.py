@@ -29,6 +29,7 @@ Durability and concurrency
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 import time
@@ -40,6 +41,7 @@ from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from . import postgres_search as search
+from . import postgres_stats as stats
 from .apply import Applier
 from .codec import EncodedDoc, loads
 from .engine import Engine, Row
@@ -89,6 +91,8 @@ _TYPES = {
     "time": "bigint",
 }
 
+
+log = logging.getLogger("osis.store")
 
 _SQL_MEMO_SIZE = 1024  # memoised find statements per engine
 _COPY_MIN_ROWS = 64  # batches at least this large are written with COPY
@@ -231,8 +235,11 @@ class PostgresEngine(Engine):
         self._sql_memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._marks = search.SearchMarks()
         self._last_write = 0.0  # monotonic time of the last foreground write
+        self._upkeep = stats.Upkeep()
         self._indexer = (
-            search.BackgroundIndexer(self._drain_search, lambda: self._last_write) if config.indexer else None
+            search.BackgroundIndexer(self._drain_search, lambda: self._last_write, self._maintain)
+            if config.indexer
+            else None
         )
         timeout = max(1, math.ceil(config.connect_timeout))
         # A plain connection first: its error says *why* (refused, auth, no such database),
@@ -358,6 +365,42 @@ class PostgresEngine(Engine):
         if self._indexer is not None:
             self._indexer.stop()
         self._pool.close()
+
+    # ------------------------------------------------------------------ planner statistics
+
+    def _analyze(self, layouts: list[Layout]) -> None:
+        """``ANALYZE`` of each collection's table and search side table, each in a
+        transaction of its own (see :mod:`osis.store.postgres_stats`)."""
+        names = stats.table_names(layouts)
+        with self._conn("analyze") as conn:
+            for name in names:
+                stats.analyze(conn, self._schema, name)
+        self._upkeep.attempted(names)
+
+    def _maintain(self) -> None:
+        """Background: analyse the tables that changed a lot since their last analysis.
+
+        Not while the server is unreachable: requests find out when it is back (the
+        outage is logged once, at its start and end).  An outage met here is left to
+        that report rather than raised, which would log a traceback a round; a full
+        disk is raised, as the worker reports it once.
+        """
+        if self._outage.ongoing or not self._upkeep.due():
+            return
+        names = stats.table_names(list(self._layouts.values()))
+        if not names:
+            return
+        try:
+            with self._conn("planner statistics upkeep") as conn:
+                stale = self._upkeep.stale(stats.read(conn, self._schema, names))
+                self._upkeep.attempted(stale)
+                for name in stale:
+                    if not stats.analyze(conn, self._schema, name, background=True):
+                        log.debug("planner statistics: %s is locked (autovacuum?); analysed later", name)
+        except StoreFull:
+            raise
+        except StoreUnavailable as exc:
+            log.debug("planner statistics upkeep skipped: %s", exc)
 
     # ------------------------------------------------------------------ search upkeep
 

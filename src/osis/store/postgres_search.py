@@ -299,21 +299,29 @@ class BackgroundIndexer(BackgroundWorker):
     connections for long: one pooled connection per batch.  It runs flat out while
     no foreground write happened for ``IDLE_AFTER`` seconds; under sustained writes
     it waits until the backlog passes ``BUSY_BACKLOG`` rows and then takes at most
-    ``BUSY_DUTY`` of the time.  Searches are exact at any backlog.
+    ``BUSY_DUTY`` of the time.  Searches are exact at any backlog.  After each round
+    it runs the engine's other upkeep (``maintain``: planner statistics), whatever
+    the writers do: that work takes no lock they wait for.
     """
 
     thread_name = "osis-pg-search-indexer"
-    task = "search indexing"
+    task = "search indexing and planner statistics"
 
-    def __init__(self, drain: Callable[[SideTable, bool], int], last_write: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        drain: Callable[[SideTable, bool], int],
+        last_write: Callable[[], float],
+        maintain: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__()
         self._drain = drain
         self._last_write = last_write
+        self._maintain = maintain
         self._sides: list[SideTable] = []
 
     def start(self, sides: list[SideTable]) -> None:
         self._sides = sides
-        if sides:
+        if sides or self._maintain is not None:
             self.start_thread()
 
     def round(self) -> None:
@@ -322,3 +330,5 @@ class BackgroundIndexer(BackgroundWorker):
             busy = started - self._last_write() < IDLE_AFTER
             if self._drain(side, busy) and busy:
                 self.pause((time.monotonic() - started) * (1 / BUSY_DUTY - 1))
+        if self._maintain is not None and not self.stopping:
+            self._maintain()

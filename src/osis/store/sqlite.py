@@ -491,13 +491,9 @@ class SqliteEngine(Engine):
 
     # ------------------------------------------------------------------ planner statistics
 
-    def analyze(self, collection: str | None = None) -> None:
-        """Refresh the query planner's statistics (sampled, so quick on large tables).
-
-        The background thread does this by itself whenever a collection has doubled
-        in size since its last analysis; call it after a bulk load to not wait.
-        """
-        layouts = [self._layout(collection)] if collection else list(self._layouts.values())
+    def _analyze(self, layouts: list[Layout]) -> None:
+        """Sampled ``ANALYZE``, so quick on large tables.  The background thread runs it
+        whenever a collection has doubled in size since its last analysis."""
         with self._write_tx(foreground=False) as conn:
             conn.execute(f"PRAGMA analysis_limit = {ANALYZE_LIMIT}")
             for layout in layouts:

@@ -296,7 +296,7 @@ class BackgroundIndexer(BackgroundWorker):
     """Daemon thread draining the search backlog of every collection with search fields."""
 
     thread_name = "osis-search-indexer"
-    task = "search indexing"
+    task = "search indexing and planner statistics"
 
     def __init__(
         self,

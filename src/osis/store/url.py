@@ -10,8 +10,9 @@
 * ``postgresql://user@host:port/dbname?...`` (also ``postgres://``).  Options
   understood by the store are ``schema=<name>`` (default ``public``),
   ``pool_max=<n>`` (default 8), ``connect_timeout=<seconds>`` (default 5) and
-  ``indexer=on|off`` the background thread that fills the search index (default
-  on; when off, call ``PostgresEngine.index_search()`` yourself); every other
+  ``indexer=on|off`` the background thread that fills the search index and
+  refreshes planner statistics (default on; when off, call
+  ``PostgresEngine.index_search()`` / ``analyze()`` yourself); every other
   option is passed to libpq unchanged.
 """
 
