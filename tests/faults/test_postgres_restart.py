@@ -21,7 +21,7 @@ import pytest
 from osis_ai.client import AiClient
 
 from osis.rpc.errors import Unavailable
-from osis.store import CollectionSpec, IndexedField, StoreUnavailable, open_engine
+from osis.store import CollectionSpec, IndexedField, Query, StoreUnavailable, open_engine
 from osis.store import postgres_stats
 from osis.store.postgres import PostgresEngine
 from tests.servers import free_port, start_server
@@ -182,3 +182,40 @@ def _last_analyze(engine: PostgresEngine) -> object:
             (engine._table(engine._layouts["note"]),),
         ).fetchone()
     return None if row is None else row[0]
+
+
+def test_an_outage_during_search_indexing_is_one_warning_not_a_traceback_a_second(
+    private_postgres: PrivateCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The search indexer tries a round every tick; while the server is down each round
+    meets the outage.  That is said once (a warning, no traceback), the thread lives on,
+    and once the server is back the backlog written after the restart is indexed."""
+    engine = open_engine(f"{private_postgres.dsn}?connect_timeout=2")
+    try:
+        assert isinstance(engine, PostgresEngine)
+        engine.open([CollectionSpec("note", indexed=(IndexedField("topic", "str"),), search=("body",))])
+        with caplog.at_level(logging.INFO, logger="osis.store"):
+            private_postgres.stop()
+            _wait_for("the indexer meeting the outage", lambda: engine._outage.ongoing, 10)
+            time.sleep(3)  # several of the indexer's rounds, each meeting the outage
+            private_postgres.start()
+
+            def reachable() -> bool:
+                try:
+                    engine.count("note")
+                except StoreUnavailable:
+                    return False
+                return True
+
+            _wait_for("recovery", reachable, RECOVERY)
+            engine.insert_many("note", [{"topic": "t", "body": f"needle-{i} text"} for i in range(200)])
+            _wait_for("indexing of the backlog", lambda: engine.search_backlog("note") == 0, 20)
+        assert engine._indexer is not None and engine._indexer._thread is not None
+        assert engine._indexer._thread.is_alive()
+        store_log = [r for r in caplog.records if r.name == "osis.store"]
+        assert [r.getMessage() for r in store_log if r.levelno >= logging.ERROR] == []
+        waits = [r for r in store_log if "waits for the store" in r.getMessage()]
+        assert len(waits) == 1 and waits[0].exc_info is None
+        assert len(engine.find("note", Query(search="needle-17 "))) == 1
+    finally:
+        engine.close()

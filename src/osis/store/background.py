@@ -2,9 +2,11 @@
 
 Both engines index search text in the background. What they share lives here: the thread's
 lifecycle (start once, wake early, stop and join) and what a failed round does. A full disk
-is expected to last until someone frees space, so it is logged once and retried slowly; any
-other failure is logged with its traceback and retried after a second; a failure while the
-engine is closing is the engine refusing work on purpose and ends the thread quietly.
+is expected to last until someone frees space, so it is logged once and retried slowly; an
+unreachable database is the engine's outage (which logs its own start and end), so the worker
+says once that it waits and retries every second; any other failure is logged with its
+traceback and retried after a second; a failure while the engine is closing is the engine
+refusing work on purpose and ends the thread quietly.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from .errors import StoreClosed, StoreFull
+from .errors import StoreClosed, StoreFull, StoreUnavailable
 
 log = logging.getLogger("osis.store")
 
@@ -65,18 +67,25 @@ class BackgroundWorker:
         self._stop.wait(seconds)
 
     def _run(self) -> None:
-        disk_full = False
+        disk_full = unreachable = False
         while not self._stop.is_set():
             self._wake.wait(TICK)
             self._wake.clear()
             try:
                 self.round()
-                disk_full = False
+                disk_full = unreachable = False
             except StoreFull as exc:  # expected until space is freed: one line, not a traceback a second
                 if not disk_full:
                     log.warning("%s paused until there is disk space: %s", self.task, exc)
                 disk_full = True
                 self.pause(FULL_RETRY)
+            except StoreUnavailable as exc:  # an outage: one line, not a traceback a second
+                if self._stop.is_set():
+                    return
+                if not unreachable:
+                    log.warning("%s waits for the store: %s", self.task, exc)
+                unreachable = True
+                self.pause(ERROR_RETRY)
             except Exception as exc:  # keep serving: the engine stays correct without this work
                 if self._stop.is_set() or isinstance(exc, StoreClosed):
                     return  # the engine is closing and refused the work on purpose
