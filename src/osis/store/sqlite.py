@@ -198,52 +198,43 @@ class _Page:
         self.wire = wire  # collect wire-form documents instead of (key, body, value) rows
         self.rows: list[Any] = []
 
-    @property
-    def full(self) -> bool:
-        return self.limit is not None and len(self.rows) >= self.limit
+    def feed(self, cursor: sqlite3.Cursor, *, pause: bool = False) -> bool:
+        """Consume prefilter matches streamed in order until the page is full.
 
-    def feed(self, cursor: sqlite3.Cursor, budget: int | None) -> bool:
-        """Consume rows (at most ``budget``); a NULL document is a prefilter miss.
-        Returns whether the page is full.
-
-        Rows come in batches no larger than the matches still wanted (each row is
-        at most one match), so no row past the one that fills the page is read.
+        Returns whether the page is complete: full, or every match there is was
+        read.  A row with a NULL key is a budget marker
+        (:func:`~osis.store.sqlite_search.budgeted_walk`): with ``pause`` the feed
+        stops there and returns False, otherwise it steps over it.  The rows are
+        iterated rather than fetched in batches so that no row past the marker or
+        the one that fills the page is asked for.
         """
         rows = self.rows
         fields = self.fields
         needle = self.needle
         wire = self.wire
-        read = 0
-        while True:
-            if self.limit is None:
-                want = 256
+        limit = self.limit
+        if limit is not None and len(rows) >= limit:
+            return True
+        for key, doc, value in cursor:
+            if key is None:
+                if pause:
+                    return False
+                continue
+            body = loads(doc)
+            for field in fields:
+                text = body.get(field)
+                # fold_ascii, with its common case (ASCII text) written out.
+                if text is not None and needle in (text.lower() if text.isascii() else fold_ascii(text)):
+                    break
             else:
-                want = self.limit - len(rows) + self.skip
-                if want <= 0:
-                    return True
-            if budget is not None:
-                want = min(want, budget - read)
-                if want <= 0:
-                    return self.full
-            batch = cursor.fetchmany(want)
-            read += len(batch)
-            for key, doc, value in batch:
-                if doc is None:
-                    continue
-                body = loads(doc)
-                for field in fields:
-                    text = body.get(field)
-                    # fold_ascii, with its common case (ASCII text) written out.
-                    if text is not None and needle in (text.lower() if text.isascii() else fold_ascii(text)):
-                        break
-                else:
-                    continue  # the prefilter's match was outside the search fields
-                if self.skip:
-                    self.skip -= 1
-                    continue
-                rows.append({"sid": key_to_sid(key), **body} if wire else (key, body, value))
-            if len(batch) < want:
-                return True  # exhausted: the page holds every match there is
+                continue  # the prefilter's match was outside the search fields
+            if self.skip:
+                self.skip -= 1
+                continue
+            rows.append({"sid": key_to_sid(key), **body} if wire else (key, body, value))
+            if limit is not None and len(rows) >= limit:
+                return True
+        return True  # exhausted: the page holds every match there is
 
 
 @dataclass(frozen=True)
@@ -845,16 +836,20 @@ class SqliteEngine(Engine):
             page = _Page(layout.search, needle, rq.offset, limit, wire=wire)
             if limit is not None:
                 # Walk in order, the prefilter deciding in SQL which documents are worth decoding.
-                walk_params = [search.like_pattern(needle)]
-                sql = self._plain_sql(layout, rq, None, table, [], walk_params, paged=False,
-                                      doc="CASE WHEN t.doc LIKE ? ESCAPE '\\' THEN t.doc END")
+                walk_params: list[Any] = []
+                if len(needle) < search.TRIGRAM:  # no index to fall back on: the whole walk
+                    sql = self._plain_sql(layout, rq, None, table, [search.prefilter_sql(walk_params, needle)],
+                                          walk_params, paged=False)
+                else:
+                    walk = self._plain_sql(layout, rq, None, table, [], walk_params, paged=False)
+                    sql, walk_params = search.budgeted_walk(walk, walk_params, needle, search.WALK_ATTEMPT_ROWS)
                 cursor = conn.execute(sql, walk_params)
                 try:
-                    short = len(needle) < search.TRIGRAM
-                    if page.feed(cursor, None if short else search.WALK_ATTEMPT_ROWS):
+                    if page.feed(cursor, pause=True):
                         return page.rows
+                    # The budget's rows did not fill the page: walk on if the term is common.
                     if search.is_dense(conn, layout, needle, rq.offset + limit):
-                        page.feed(cursor, None)
+                        page.feed(cursor)
                         return page.rows
                 finally:
                     cursor.close()  # ends the statement, and with it its read snapshot
@@ -865,7 +860,7 @@ class SqliteEngine(Engine):
             sql = self._plain_sql(layout, rq, None, source, clauses, params, paged=False)
             cursor = conn.execute(sql, params)
             try:
-                page.feed(cursor, None)
+                page.feed(cursor)
             finally:
                 cursor.close()
             return page.rows
