@@ -729,10 +729,38 @@ class SqliteEngine(Engine):
             return hit[1], hit[2]
         params: list[Any] = []
         sql = self._plain_sql(layout, rq, limit, f"{quote(layout.table)} AS t", [], params, walk=walk)
+        return self._remember_sql(memo_key, rq, sql, params)
+
+    def _remember_sql(
+        self, memo_key: tuple[Any, ...], rq: ResolvedQuery, sql: str, params: list[Any]
+    ) -> tuple[str, tuple[Any, ...]]:
         if len(self._sql_memo) >= _MEMO_SIZE:
             self._sql_memo.clear()
         self._sql_memo[memo_key] = (rq, sql, tuple(params))
         return sql, tuple(params)
+
+    def _search_walk_sql(self, layout: Layout, rq: ResolvedQuery) -> tuple[str, tuple[Any, ...]]:
+        """The ordered walk of a search with a limit (offset and limit are applied in
+        Python, after the exact check): the whole walk for needles too short for the
+        index, else :func:`~osis.store.sqlite_search.budgeted_walk`.  Memoised as in
+        :meth:`_cached_sql` (the resolution holds the needle) unless a cursor's
+        position is part of it."""
+        needle = rq.search
+        assert needle is not None
+        memo_key = (id(rq), None, "search walk")
+        hit = self._sql_memo.get(memo_key)
+        if hit is not None and hit[0] is rq:
+            return hit[1], hit[2]
+        params: list[Any] = []
+        table = f"{quote(layout.table)} AS t"
+        if len(needle) < search.TRIGRAM:  # no index to fall back on
+            sql = self._plain_sql(layout, rq, None, table, [search.prefilter_sql(params, needle)], params, paged=False)
+        else:
+            walk = self._plain_sql(layout, rq, None, table, [], params, paged=False)
+            sql, params = search.budgeted_walk(walk, params, needle, search.WALK_ATTEMPT_ROWS)
+        if rq.after is not None:
+            return sql, tuple(params)
+        return self._remember_sql(memo_key, rq, sql, params)
 
     def _walk_decision(self, conn: sqlite3.Connection, layout: Layout, rq: ResolvedQuery, want: int) -> bool:
         """:meth:`_should_walk`, remembered for a moment: a plan choice only, never a
@@ -836,13 +864,7 @@ class SqliteEngine(Engine):
             page = _Page(layout.search, needle, rq.offset, limit, wire=wire)
             if limit is not None:
                 # Walk in order, the prefilter deciding in SQL which documents are worth decoding.
-                walk_params: list[Any] = []
-                if len(needle) < search.TRIGRAM:  # no index to fall back on: the whole walk
-                    sql = self._plain_sql(layout, rq, None, table, [search.prefilter_sql(walk_params, needle)],
-                                          walk_params, paged=False)
-                else:
-                    walk = self._plain_sql(layout, rq, None, table, [], walk_params, paged=False)
-                    sql, walk_params = search.budgeted_walk(walk, walk_params, needle, search.WALK_ATTEMPT_ROWS)
+                sql, walk_params = self._search_walk_sql(layout, rq)
                 cursor = conn.execute(sql, walk_params)
                 try:
                     if page.feed(cursor, pause=True):
