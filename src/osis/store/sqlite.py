@@ -209,7 +209,8 @@ class _Page:
         (:func:`~osis.store.sqlite_search.budgeted_walk`): with ``pause`` the feed
         stops there and returns False, otherwise it steps over it.  The rows are
         iterated rather than fetched in batches so that no row past the marker or
-        the one that fills the page is asked for.
+        the one that fills the page is asked for (``sqlite3`` still computes the
+        next one, hence the second marker).
         """
         rows = self.rows
         fields = self.fields
@@ -708,8 +709,7 @@ class SqliteEngine(Engine):
             return [r[0] for r in conn.execute(f"SELECT id FROM {quote(layout.table)} ORDER BY id")]
 
     def _plain_sql(self, layout: Layout, rq: ResolvedQuery, limit: int | None, source: str,
-                   clauses: list[str], params: list[Any], doc: str = "t.doc", paged: bool = True,
-                   walk: bool = False) -> str:
+                   clauses: list[str], params: list[Any], paged: bool = True, walk: bool = False) -> str:
         """SELECT of (key, document, ordering value) with filters, keyset and order, and
         with ``paged`` the limit and offset too (else the caller applies them).  With
         ``walk`` the filters stay off their indexes: the ordering index is walked."""
@@ -718,7 +718,7 @@ class SqliteEngine(Engine):
         if keyset:
             clauses.append(keyset)
         order_col = f"t.{quote(rq.order.name)}" if rq.order else "NULL"
-        sql = f"SELECT t.id, {doc}, {order_col} FROM {source}{where_sql(clauses)} ORDER BY {order_sql(_D, rq)}"
+        sql = f"SELECT t.id, t.doc, {order_col} FROM {source}{where_sql(clauses)} ORDER BY {order_sql(_D, rq)}"
         return sql + limit_sql(_D, limit, rq.offset, params) if paged else sql
 
     def _cached_sql(
