@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from osis.store import Aggregation, Cond, Engine, Metric, Query
+from osis.store.codec import format_time
 from osis.store.postgres import PostgresEngine
 from osis.store.sqlite import SqliteEngine
 
@@ -96,6 +97,30 @@ def test_a_match_never_spans_two_fields(audit_engine: Engine) -> None:
         assert audit_engine.find("audit", Query(search=needle)) == []
     assert audit_engine.find("audit", Query(search="TR")) == []  # "lef[t" + "r]ight"
     assert len(audit_engine.find("audit", Query(search="EfT"))) == 1
+
+
+def test_a_term_in_either_field_in_any_order(audit_engine: Engine) -> None:
+    """The term in the preview of some documents and in the arguments of others, in
+    runs and alternating, and only outside the search fields of others."""
+    docs = []
+    for i, where in enumerate("PPAAPAPPPAXAXPA"):  # P: result_preview, A: arguments, X: tool_name only
+        doc = {"created_at": format_time(oracle.BASE_TIME + i), "arguments": f"args {i}", "result_preview": f"pre {i}"}
+        if where == "A":
+            doc["arguments"] += " Hit"
+        elif where == "P":
+            doc["result_preview"] += " hit"
+        else:
+            doc["tool_name"] = "hit"
+        docs.append(doc)
+    sids = audit_engine.insert_many("audit", docs)
+    stored = [{"sid": s, **d} for s, d in zip(sids, docs)]
+    for query in (
+        Query(search="hit"),
+        Query(search="HIT", order_by="created_at", descending=True, limit=5, offset=2),
+        Query(search="hIt", order_by="created_at", limit=100),
+    ):
+        expected = [d["sid"] for d in oracle.select(AUDIT, stored, query)]
+        assert [d["sid"] for d in audit_engine.find("audit", query)] == expected, query
 
 
 def test_just_written_entries_are_found_at_once(audit_engine: Engine) -> None:

@@ -185,64 +185,62 @@ class _Page:
     """Collects one page from rows streamed in order, applying the exact search check:
     ``needle`` (already folded) occurs in one of ``fields`` (the collection's search
     fields).  The check is written out in :meth:`feed` rather than passed in as a
-    closure: one call less per decoded document."""
+    closure: one call less per decoded document.  The field that matched last is
+    checked first: a term tends to occur in the same field of most documents (an
+    error in the result preview), and each field checked in vain costs folding its
+    text."""
 
     def __init__(
         self, fields: tuple[str, ...], needle: str, offset: int, limit: int | None, *, wire: bool = False
     ) -> None:
-        self.fields = fields
+        self.fields = list(fields)  # in the order to check them: last matched first
         self.needle = needle
         self.skip = offset
         self.limit = limit
         self.wire = wire  # collect wire-form documents instead of (key, body, value) rows
         self.rows: list[Any] = []
 
-    @property
-    def full(self) -> bool:
-        return self.limit is not None and len(self.rows) >= self.limit
+    def feed(self, cursor: sqlite3.Cursor, *, pause: bool = False) -> bool:
+        """Consume prefilter matches streamed in order until the page is full.
 
-    def feed(self, cursor: sqlite3.Cursor, budget: int | None) -> bool:
-        """Consume rows (at most ``budget``); a NULL document is a prefilter miss.
-        Returns whether the page is full.
-
-        Rows come in batches no larger than the matches still wanted (each row is
-        at most one match), so no row past the one that fills the page is read.
+        Returns whether the page is complete: full, or every match there is was
+        read.  A row with a NULL key is a budget marker
+        (:func:`~osis.store.sqlite_search.budgeted_walk`): with ``pause`` the feed
+        stops there and returns False, otherwise it steps over it.  The rows are
+        iterated rather than fetched in batches so that no row past the marker or
+        the one that fills the page is asked for (``sqlite3`` still computes the
+        next one, hence the second marker).
         """
         rows = self.rows
         fields = self.fields
         needle = self.needle
         wire = self.wire
-        read = 0
-        while True:
-            if self.limit is None:
-                want = 256
+        limit = self.limit
+        if limit is not None and len(rows) >= limit:
+            return True
+        for key, doc, value in cursor:
+            if key is None:
+                if pause:
+                    return False
+                continue
+            body = loads(doc)
+            for field in fields:
+                text = body.get(field)
+                # fold_ascii, with its common case (ASCII text) written out.
+                if text is not None and needle in (text.lower() if text.isascii() else fold_ascii(text)):
+                    if field is not fields[0]:
+                        fields.remove(field)  # the loop ends here, so changing its list is safe
+                        fields.insert(0, field)
+                    break
             else:
-                want = self.limit - len(rows) + self.skip
-                if want <= 0:
-                    return True
-            if budget is not None:
-                want = min(want, budget - read)
-                if want <= 0:
-                    return self.full
-            batch = cursor.fetchmany(want)
-            read += len(batch)
-            for key, doc, value in batch:
-                if doc is None:
-                    continue
-                body = loads(doc)
-                for field in fields:
-                    text = body.get(field)
-                    # fold_ascii, with its common case (ASCII text) written out.
-                    if text is not None and needle in (text.lower() if text.isascii() else fold_ascii(text)):
-                        break
-                else:
-                    continue  # the prefilter's match was outside the search fields
-                if self.skip:
-                    self.skip -= 1
-                    continue
-                rows.append({"sid": key_to_sid(key), **body} if wire else (key, body, value))
-            if len(batch) < want:
-                return True  # exhausted: the page holds every match there is
+                continue  # the prefilter's match was outside the search fields
+            if self.skip:
+                self.skip -= 1
+                continue
+            rows.append({"sid": key_to_sid(key), **body} if wire else (key, body, value))
+            if limit is not None and len(rows) >= limit:
+                return True
+        return True  # exhausted: the page holds every match there is
 
 
 @dataclass(frozen=True)
@@ -682,8 +680,7 @@ class SqliteEngine(Engine):
             return [r[0] for r in conn.execute(f"SELECT id FROM {quote(layout.table)} ORDER BY id")]
 
     def _plain_sql(self, layout: Layout, rq: ResolvedQuery, limit: int | None, source: str,
-                   clauses: list[str], params: list[Any], doc: str = "t.doc", paged: bool = True,
-                   walk: bool = False) -> str:
+                   clauses: list[str], params: list[Any], paged: bool = True, walk: bool = False) -> str:
         """SELECT of (key, document, ordering value) with filters, keyset and order, and
         with ``paged`` the limit and offset too (else the caller applies them).  With
         ``walk`` the filters stay off their indexes: the ordering index is walked."""
@@ -692,7 +689,7 @@ class SqliteEngine(Engine):
         if keyset:
             clauses.append(keyset)
         order_col = f"t.{quote(rq.order.name)}" if rq.order else "NULL"
-        sql = f"SELECT t.id, {doc}, {order_col} FROM {source}{where_sql(clauses)} ORDER BY {order_sql(_D, rq)}"
+        sql = f"SELECT t.id, t.doc, {order_col} FROM {source}{where_sql(clauses)} ORDER BY {order_sql(_D, rq)}"
         return sql + limit_sql(_D, limit, rq.offset, params) if paged else sql
 
     def _cached_sql(
@@ -709,10 +706,38 @@ class SqliteEngine(Engine):
             return hit[1], hit[2]
         params: list[Any] = []
         sql = self._plain_sql(layout, rq, limit, f"{quote(layout.table)} AS t", [], params, walk=walk)
+        return self._remember_sql(memo_key, rq, sql, params)
+
+    def _remember_sql(
+        self, memo_key: tuple[Any, ...], rq: ResolvedQuery, sql: str, params: list[Any]
+    ) -> tuple[str, tuple[Any, ...]]:
         if len(self._sql_memo) >= _MEMO_SIZE:
             self._sql_memo.clear()
         self._sql_memo[memo_key] = (rq, sql, tuple(params))
         return sql, tuple(params)
+
+    def _search_walk_sql(self, layout: Layout, rq: ResolvedQuery) -> tuple[str, tuple[Any, ...]]:
+        """The ordered walk of a search with a limit (offset and limit are applied in
+        Python, after the exact check): the whole walk for needles too short for the
+        index, else :func:`~osis.store.sqlite_search.budgeted_walk`.  Memoised as in
+        :meth:`_cached_sql` (the resolution holds the needle) unless a cursor's
+        position is part of it."""
+        needle = rq.search
+        assert needle is not None
+        memo_key = (id(rq), None, "search walk")
+        hit = self._sql_memo.get(memo_key)
+        if hit is not None and hit[0] is rq:
+            return hit[1], hit[2]
+        params: list[Any] = []
+        table = f"{quote(layout.table)} AS t"
+        if len(needle) < search.TRIGRAM:  # no index to fall back on
+            sql = self._plain_sql(layout, rq, None, table, [search.prefilter_sql(params, needle)], params, paged=False)
+        else:
+            walk = self._plain_sql(layout, rq, None, table, [], params, paged=False)
+            sql, params = search.budgeted_walk(walk, params, needle, search.WALK_ATTEMPT_ROWS)
+        if rq.after is not None:
+            return sql, tuple(params)
+        return self._remember_sql(memo_key, rq, sql, params)
 
     def _walk_decision(self, conn: sqlite3.Connection, layout: Layout, rq: ResolvedQuery, want: int) -> bool:
         """:meth:`_should_walk`, remembered for a moment: a plan choice only, never a
@@ -816,16 +841,14 @@ class SqliteEngine(Engine):
             page = _Page(layout.search, needle, rq.offset, limit, wire=wire)
             if limit is not None:
                 # Walk in order, the prefilter deciding in SQL which documents are worth decoding.
-                walk_params = [search.like_pattern(needle)]
-                sql = self._plain_sql(layout, rq, None, table, [], walk_params, paged=False,
-                                      doc="CASE WHEN t.doc LIKE ? ESCAPE '\\' THEN t.doc END")
+                sql, walk_params = self._search_walk_sql(layout, rq)
                 cursor = conn.execute(sql, walk_params)
                 try:
-                    short = len(needle) < search.TRIGRAM
-                    if page.feed(cursor, None if short else search.WALK_ATTEMPT_ROWS):
+                    if page.feed(cursor, pause=True):
                         return page.rows
+                    # The budget's rows did not fill the page: walk on if the term is common.
                     if search.is_dense(conn, layout, needle, rq.offset + limit):
-                        page.feed(cursor, None)
+                        page.feed(cursor)
                         return page.rows
                 finally:
                     cursor.close()  # ends the statement, and with it its read snapshot
@@ -836,7 +859,7 @@ class SqliteEngine(Engine):
             sql = self._plain_sql(layout, rq, None, source, clauses, params, paged=False)
             cursor = conn.execute(sql, params)
             try:
-                page.feed(cursor, None)
+                page.feed(cursor)
             finally:
                 cursor.close()
             return page.rows
