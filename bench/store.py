@@ -35,11 +35,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generated"))
 
+from osis.binding import bind_package  # noqa: E402
 from osis.store import (  # noqa: E402
     Aggregation,
     CollectionSpec,
@@ -89,9 +92,19 @@ MEMORY = CollectionSpec(
         IndexedField("updated_at", "time"),
     ),
     owner="user_sid",
-    # The legacy table's UNIQUE(user_sid, key) and (user_sid, category) indexes.
-    compound=(("user_sid", "key"), ("user_sid", "category")),
 )
+
+
+def _as_declared(spec: CollectionSpec, root: str) -> CollectionSpec:
+    """``spec`` with the B-tree indexes schemas/ai declares for ``root`` (compound ones,
+    and which fields have no single-field index): the bench measures the schema's."""
+    declared = bind_package("osis_ai").roots[root].spec
+    return replace(spec, compound=declared.compound, compound_only=declared.compound_only)
+
+
+AUDIT = _as_declared(AUDIT, "agent_audit_entry")
+USAGE = _as_declared(USAGE, "agent_usage_entry")
+MEMORY = _as_declared(MEMORY, "agent_memory")
 
 LEGACY_SQLITE = """
 CREATE TABLE audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, tool_name TEXT NOT NULL, arguments TEXT,
