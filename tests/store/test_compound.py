@@ -315,3 +315,40 @@ def test_postgres_prepares_index_ordered_finds_only() -> None:
     assert prepare(Query(filters=[tool, Cond("success", "eq", True)], order_by="created_at", limit=50)) is False
     assert prepare(Query(filters=[tool], order_by="created_at", search="x", limit=50)) is False
     assert prepare(Query(filters=[tool])) is None  # no limit: as before
+
+
+@pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
+def test_postgres_runs_index_ordered_finds_on_a_generic_plan(
+    make_engine: Callable[..., Engine], store_url: str
+) -> None:
+    # One pooled connection, so its prepared statements are every find's.
+    engine = make_engine([COMPOUND], url=f"{store_url}&pool_max=1&indexer=off")
+    assert isinstance(engine, PostgresEngine)
+    docs = _audit_docs(3000)
+    sids = engine.insert_many("audit", docs)
+    _analyze(engine, COMPOUND.table)
+    stored = [{"sid": s, **d} for s, d in zip(sids, docs)]
+    queries = [
+        Query(filters=[Cond("tool_name", "eq", tool)], order_by="created_at", descending=True, limit=50)
+        for tool in ("shell", "grep", "read_file", "no such tool")
+    ]
+    # One statement for every tool. Values whose custom plans look much cheaper than the
+    # generic one (a tool with no rows) keep PostgreSQL planning, so the common ones run
+    # first; the rare one then runs on the generic plan too, with the same result.
+    for _ in range(8):
+        for query in queries[:3]:
+            assert engine.find("audit", query) == oracle.select(COMPOUND, stored, query)
+    assert engine.find("audit", queries[3]) == []
+    with engine._conn("stats") as conn:
+        plans = conn.execute(
+            "SELECT statement, generic_plans FROM pg_prepared_statements WHERE statement LIKE '%f_tool_name%'"
+        ).fetchall()
+        (statement, generic), = plans
+        plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN EXECUTE {_statement_name(conn, statement)}('shell')"))
+    assert "LIMIT 50" in statement and generic > 0, plans
+    assert "osis_audit__tool_name__created_at__" in plan and "Sort" not in plan, plan
+
+
+def _statement_name(conn: Any, statement: str) -> str:
+    (name,) = conn.execute("SELECT name FROM pg_prepared_statements WHERE statement = %s", (statement,)).fetchone()
+    return str(name)
