@@ -512,6 +512,11 @@ def run(args: argparse.Namespace, engine: Engine, raw: Raw, report: Report, audi
                                              descending=True, limit=50)),
                 lambda: raw.rows("SELECT * FROM audit_log WHERE tool_name = ? ORDER BY created_at DESC LIMIT 50",
                                  (tool,)), reps, check=same_count)
+    compare(report, "audit of a user recent 50",
+            lambda: engine.find(a, Query(filters=[Cond("user_sid", "eq", "user07")], order_by="created_at",
+                                         descending=True, limit=50)),
+            lambda: raw.rows("SELECT * FROM audit_log WHERE user_sid = ? ORDER BY created_at DESC LIMIT 50",
+                             ("user07",)), reps, check=same_count)
     for label, term in (("common", COMMON), ("rare", RARE), ("absent", ABSENT)):
         compare(report, f"audit substring {label} ({term})",
                 lambda: engine.find(a, Query(search=term, order_by="created_at", descending=True, limit=50)),
@@ -546,6 +551,13 @@ def run(args: argparse.Namespace, engine: Engine, raw: Raw, report: Report, audi
             lambda: raw.rows("SELECT user_sid, count(*) AS count, sum(total_tokens) AS sum_total_tokens"
                              " FROM usage_log GROUP BY user_sid ORDER BY sum_total_tokens DESC LIMIT 10"),
             max(5, reps // 3), check=same_count)
+    compare(report, "usage of a user by model (30 days)",
+            lambda: engine.aggregate(u, Aggregation(group_by=["model"], metrics=[
+                Metric("count"), Metric("sum", "total_tokens")],
+                filters=[Cond("user_sid", "eq", "user07"), Cond("created_at", "gte", window)])),
+            lambda: raw.rows("SELECT model, count(*) AS count, sum(total_tokens) AS t FROM usage_log"
+                             " WHERE user_sid = ? AND created_at >= ? GROUP BY model ORDER BY model",
+                             ("user07", window)), reps, check=same_count)
     compare(report, "memories by user+category",
             lambda: engine.find(m, Query(filters=[Cond("user_sid", "eq", "user07"), Cond("category", "eq", "fact")])),
             lambda: raw.rows("SELECT * FROM memories WHERE user_sid = ? AND category = ?", ("user07", "fact")),
