@@ -7,6 +7,7 @@ range of that index on both engines.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from dataclasses import replace
@@ -352,3 +353,28 @@ def test_postgres_runs_index_ordered_finds_on_a_generic_plan(
 def _statement_name(conn: Any, statement: str) -> str:
     (name,) = conn.execute("SELECT name FROM pg_prepared_statements WHERE statement = %s", (statement,)).fetchone()
     return str(name)
+
+
+def test_a_package_generated_before_compound_indexes_binds_single_indexes(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # schema.json without x-osis-single / x-osis-compound: every indexed field had its own index.
+    package = tmp_path / "osis_before_compound"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "models.py").write_text(
+        "from pydantic import BaseModel\n\n\nclass Thing(BaseModel):\n    name: str\n\n\nclass ThingFilter(BaseModel):\n    pass\n"
+    )
+    (package / "schema.ir.json").write_text("{}")
+    definition = {
+        "x-osis-rootobject": True,
+        "x-osis-collection": "thing",
+        "properties": {"sid": {"type": "string"}, "name": {"type": "string"}, "at": {"type": "string", "format": "date-time"}},
+        "x-osis-index": ["name", "at"],
+        "x-osis-search": [],
+    }
+    (package / "schema.json").write_text(json.dumps({"$defs": {"Thing": definition}}))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = bind_package("osis_before_compound").roots["thing"].spec
+    assert spec.compound == () and spec.compound_only == ()
+    assert [tuple(c.field for c in i.key) for i in Layout(spec).btree_indexes()] == [("name",), ("at",)]

@@ -335,6 +335,8 @@ def _read_snapshot(doc: Any) -> Snapshot:
             for f in s["fields"]
         )
         if "indexes" in s:
+            if not isinstance(s["indexes"], list):
+                raise SnapshotError(f"indexes must be a list of index keys, got {s['indexes']!r}")
             indexes = tuple(_index_key(key) for key in s["indexes"])
         else:  # recorded before compound indexes: every indexed field had its own index
             indexes = tuple((f.name,) for f in fields if f.indexed)
