@@ -42,28 +42,12 @@ from .conftest import AUDIT
 SINGLE = replace(AUDIT, compound=())
 COMPOUND = replace(SINGLE, compound=(("tool_name", "created_at"),), compound_only=("tool_name",))
 
-MEMORY = CollectionSpec(
-    "memory",
-    (
-        IndexedField("user_sid", "str"),
-        IndexedField("category", "enum"),
-        IndexedField("key", "str"),
-        IndexedField("confidence", "float"),
-    ),
-    owner="user_sid",
-    numeric=(IndexedField("access_count", "int"),),
-    compound=(("user_sid", "category"), ("user_sid", "key"), ("user_sid", "confidence")),
-    compound_only=("user_sid",),
-)
-
-USAGE = CollectionSpec(
-    "usage",
-    (IndexedField("model", "str"), IndexedField("user_sid", "str"), IndexedField("created_at", "time")),
-    owner="user_sid",
-    numeric=(IndexedField("total_tokens", "int"),),
-    compound=(("user_sid", "created_at"),),
-    compound_only=("user_sid",),
-)
+# The specs schemas/ai declares (collection names shortened): the plan tests below hold
+# for the indexes the ai service and REST API actually get.
+_AI = bind_package("osis_ai").roots
+DECLARED_AUDIT = replace(_AI["agent_audit_entry"].spec, name="audit")
+MEMORY = replace(_AI["agent_memory"].spec, name="memory")
+USAGE = replace(_AI["agent_usage_entry"].spec, name="usage")
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -120,7 +104,7 @@ def _explain(engine: Engine, coll: str, query: Query) -> str:
 
 def test_layout_builds_exactly_the_declared_indexes() -> None:
     keys = [tuple(c.field for c in index.key) for index in Layout(MEMORY).btree_indexes()]
-    assert keys == [("category",), ("key",), ("confidence",), *MEMORY.compound]
+    assert keys == [("category",), ("key",), ("confidence",), ("access_count",), ("updated_at",), *MEMORY.compound]
     assert [tuple(c.field for c in i.key) for i in Layout(COMPOUND).btree_indexes()] == [
         ("user_sid",), ("success",), ("created_at",), ("score",), ("level",), ("attempt",), ("tool_name", "created_at"),
     ]
@@ -223,17 +207,22 @@ def test_switching_to_a_compound_index_keeps_rows_and_results(make_engine: Calla
 
 
 def test_a_tools_newest_is_a_range_of_the_compound_index(make_engine: Callable[..., Engine]) -> None:
-    engine = make_engine([COMPOUND])
+    engine = make_engine([DECLARED_AUDIT])
     docs = _audit_docs()
     sids = engine.insert_many("audit", docs)
-    _analyze(engine, COMPOUND.table)
+    _analyze(engine, DECLARED_AUDIT.table)
     stored = [{"sid": s, **d} for s, d in zip(sids, docs)]
     for tool in ("shell", "grep"):  # a third of the log, and a sixth of the rest
         query = Query(filters=[Cond("tool_name", "eq", tool)], order_by="created_at", descending=True, limit=50)
         plan = _explain(engine, "audit", query)
         assert "osis_audit__tool_name__created_at__" in plan, plan
         assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
-        assert engine.find("audit", query) == oracle.select(COMPOUND, stored, query)
+        assert engine.find("audit", query) == oracle.select(DECLARED_AUDIT, stored, query)
+    # A user's newest entries (the ai service's audit search for a user): the other one.
+    query = Query(filters=[Cond("user_sid", "eq", "u3")], order_by="created_at", descending=True, limit=50)
+    plan = _explain(engine, "audit", query)
+    assert "osis_audit__user_sid__created_at__" in plan and "Sort" not in plan and "TEMP B-TREE" not in plan, plan
+    assert engine.find("audit", query) == oracle.select(DECLARED_AUDIT, stored, query)
 
 
 def test_a_users_top_memories_by_confidence_read_the_compound_index(make_engine: Callable[..., Engine]) -> None:
@@ -249,15 +238,15 @@ def test_a_users_top_memories_by_confidence_read_the_compound_index(make_engine:
     stored = [{"sid": s, **d} for s, d in zip(sids, docs)]
     top = Query(filters=[Cond("user_sid", "eq", "u7")], order_by="confidence", descending=True, limit=10)
     plan = _explain(engine, "memory", top)
-    assert "osis_memory__user_sid__confidence__" in plan, plan
+    assert "osis_memory__user_sid__confidence" in plan, plan
     assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
     assert engine.find("memory", top) == oracle.select(MEMORY, stored, top)
     # A user's memories of a category, or by key: the other two indexes (a few dozen
     # rows, which PostgreSQL may well sort by sid rather than walk in order).
     for query, index in (
         (Query(filters=[Cond("user_sid", "eq", "u7"), Cond("category", "eq", "fact")], limit=50),
-         "osis_memory__user_sid__category__"),
-        (Query(filters=[Cond("user_sid", "eq", "u7"), Cond("key", "eq", "k287")]), "osis_memory__user_sid__key__"),
+         "osis_memory__user_sid__category"),
+        (Query(filters=[Cond("user_sid", "eq", "u7"), Cond("key", "eq", "k287")]), "osis_memory__user_sid__key"),
     ):
         assert index in _explain(engine, "memory", query)
         assert engine.find("memory", query) == oracle.select(MEMORY, stored, query)
