@@ -35,11 +35,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generated"))
 
+from osis.binding import bind_package  # noqa: E402
 from osis.store import (  # noqa: E402
     Aggregation,
     CollectionSpec,
@@ -89,9 +92,19 @@ MEMORY = CollectionSpec(
         IndexedField("updated_at", "time"),
     ),
     owner="user_sid",
-    # The legacy table's UNIQUE(user_sid, key) and (user_sid, category) indexes.
-    compound=(("user_sid", "key"), ("user_sid", "category")),
 )
+
+
+def _as_declared(spec: CollectionSpec, root: str) -> CollectionSpec:
+    """``spec`` with the B-tree indexes schemas/ai declares for ``root`` (compound ones,
+    and which fields have no single-field index): the bench measures the schema's."""
+    declared = bind_package("osis_ai").roots[root].spec
+    return replace(spec, compound=declared.compound, compound_only=declared.compound_only)
+
+
+AUDIT = _as_declared(AUDIT, "agent_audit_entry")
+USAGE = _as_declared(USAGE, "agent_usage_entry")
+MEMORY = _as_declared(MEMORY, "agent_memory")
 
 LEGACY_SQLITE = """
 CREATE TABLE audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, tool_name TEXT NOT NULL, arguments TEXT,
@@ -497,6 +510,11 @@ def run(args: argparse.Namespace, engine: Engine, raw: Raw, report: Report, audi
                                              descending=True, limit=50)),
                 lambda: raw.rows("SELECT * FROM audit_log WHERE tool_name = ? ORDER BY created_at DESC LIMIT 50",
                                  (tool,)), reps, check=same_count)
+    compare(report, "audit of a user recent 50",
+            lambda: engine.find(a, Query(filters=[Cond("user_sid", "eq", "user07")], order_by="created_at",
+                                         descending=True, limit=50)),
+            lambda: raw.rows("SELECT * FROM audit_log WHERE user_sid = ? ORDER BY created_at DESC LIMIT 50",
+                             ("user07",)), reps, check=same_count)
     for label, term in (("common", COMMON), ("rare", RARE), ("absent", ABSENT)):
         compare(report, f"audit substring {label} ({term})",
                 lambda: engine.find(a, Query(search=term, order_by="created_at", descending=True, limit=50)),
@@ -531,6 +549,13 @@ def run(args: argparse.Namespace, engine: Engine, raw: Raw, report: Report, audi
             lambda: raw.rows("SELECT user_sid, count(*) AS count, sum(total_tokens) AS sum_total_tokens"
                              " FROM usage_log GROUP BY user_sid ORDER BY sum_total_tokens DESC LIMIT 10"),
             max(5, reps // 3), check=same_count)
+    compare(report, "usage of a user by model (30 days)",
+            lambda: engine.aggregate(u, Aggregation(group_by=["model"], metrics=[
+                Metric("count"), Metric("sum", "total_tokens")],
+                filters=[Cond("user_sid", "eq", "user07"), Cond("created_at", "gte", window)])),
+            lambda: raw.rows("SELECT model, count(*) AS count, sum(total_tokens) AS t FROM usage_log"
+                             " WHERE user_sid = ? AND created_at >= ? GROUP BY model ORDER BY model",
+                             ("user07", window)), reps, check=same_count)
     compare(report, "memories by user+category",
             lambda: engine.find(m, Query(filters=[Cond("user_sid", "eq", "user07"), Cond("category", "eq", "fact")])),
             lambda: raw.rows("SELECT * FROM memories WHERE user_sid = ? AND category = ?", ("user07", "fact")),

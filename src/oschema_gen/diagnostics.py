@@ -63,6 +63,9 @@ CODES: dict[str, Code] = _codes(
     Code("OS118", E, "duplicate annotation"),
     Code("OS119", E, "more than one owner field"),
     Code("OS120", E, "cycle of required fields"),
+    Code("OS121", E, "unknown field in a compound index"),
+    Code("OS122", E, "field cannot be a compound index key"),
+    Code("OS123", E, "duplicate compound index"),
     # Warnings.
     Code("OS201", W, "unknown annotation"),
     Code("OS202", W, "[rootobject] on an enum"),

@@ -122,7 +122,18 @@ class Field:
 
     @property
     def indexed(self) -> bool:
+        """Filterable and orderable in `find`: the field carries `@index` in any form."""
         return self._has("index")
+
+    @property
+    def single_index(self) -> bool:
+        """Bare `@index`: a B-tree index keyed (this field, sid) of its own."""
+        return any(a.name == "index" and a.args is None for a in self.annotations)
+
+    @property
+    def compound_indexes(self) -> tuple[tuple[str, ...], ...]:
+        """Each `@index(f2, ...)`: the key (this field, f2, ...), sid implied last."""
+        return tuple((self.name, *a.args) for a in self.annotations if a.name == "index" and a.args)
 
     @property
     def searchable(self) -> bool:
@@ -165,6 +176,16 @@ class Struct:
     @property
     def indexed_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.indexed)
+
+    @property
+    def single_index_fields(self) -> tuple[Field, ...]:
+        """Indexed fields that have their own single-field index (bare `@index`)."""
+        return tuple(f for f in self.fields if f.single_index)
+
+    @property
+    def compound_indexes(self) -> tuple[tuple[str, ...], ...]:
+        """Every `@index(...)` key, in declaration order (fields, then annotations)."""
+        return tuple(key for f in self.fields for key in f.compound_indexes)
 
     @property
     def search_fields(self) -> tuple[Field, ...]:

@@ -15,7 +15,7 @@ from .diagnostics import DiagnosticBag
 from .filters import filter_struct
 from .rpc import CRUD_VERBS
 from .ir import SCALAR_SYNONYMS, SCALARS, Annotation, Domain, Enum, EnumValue, Field, Method, Service, Struct, TypeRef
-from .syntax import EnumSyntax, FieldSyntax, FileSyntax, ServiceSyntax, Span, StructSyntax, TypeExpr
+from .syntax import AnnotationSyntax, EnumSyntax, FieldSyntax, FileSyntax, ServiceSyntax, Span, StructSyntax, TypeExpr
 from .source import Location
 
 KNOWN_ANNOTATIONS = ("index", "search", "owner")
@@ -54,6 +54,18 @@ _DECL_START = re.compile(r"^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=", re.MULTILINE
 def _example(wanted: str, name: str, valid: bool) -> str:
     """` (e.g. 'x')` when the converted name is a valid, different suggestion."""
     return f" (e.g. '{wanted}')" if valid and wanted != name else ""
+
+
+def _index_spelling(args: tuple[str, ...]) -> str:
+    return f"@index({', '.join(args)})"
+
+
+def _written_length(ann: AnnotationSyntax) -> int:
+    """Characters from '@' to the closing parenthesis, when the annotation sits on one line."""
+    last = ann.arg_spans[-1] if ann.arg_spans else None
+    if last is None or last.line != ann.span.line:
+        return ann.span.length
+    return last.column + last.length + 1 - ann.span.column
 
 
 def _snake_example(name: str) -> str:
@@ -276,6 +288,7 @@ class _Lowering:
                 ann.location,
                 len("@owner"),
             )
+        self.check_compound(decl, fields)
         if decl.root:
             fields = self.root_sid(decl, fields)
         return Struct(
@@ -358,9 +371,25 @@ class _Lowering:
     def annotations(self, syntax: FieldSyntax, ref: TypeRef | None) -> tuple[Annotation, ...]:
         out: list[Annotation] = []
         seen: set[str] = set()
+        # `@index` may be written several times: once bare (the single-field index) and
+        # once per distinct `@index(f2, ...)` (a compound index); each only once.
+        seen_index: set[tuple[str, ...] | None] = set()
         for ann in syntax.annotations:
             known = ann.name in KNOWN_ANNOTATIONS
-            if ann.name in seen:
+            if ann.name == "index":
+                if ann.args in seen_index:
+                    if ann.args is None:
+                        self.error("OS118", f"annotation '@index' is given twice on field '{syntax.name}'", ann.span)
+                    else:
+                        self.error(
+                            "OS123",
+                            f"'{_index_spelling(ann.args)}' is given twice on field '{syntax.name}'",
+                            ann.span,
+                            _written_length(ann),
+                        )
+                    continue
+                seen_index.add(ann.args)
+            elif ann.name in seen:
                 self.error("OS118", f"annotation '@{ann.name}' is given twice on field '{syntax.name}'", ann.span)
                 continue
             seen.add(ann.name)
@@ -372,12 +401,69 @@ class _Lowering:
                     else f" (known: {', '.join('@' + k for k in KNOWN_ANNOTATIONS)}); it is kept but has no effect"
                 )
                 self.bag.add("OS201", f"unknown annotation '@{ann.name}'{what}", _loc(ann.span), ann.span.length)
-            elif ann.args is not None:
+            elif ann.name == "index" and ann.args == ():
+                self.error(
+                    "OS122",
+                    f"'@index()' on field '{syntax.name}' names no field; write '@index' for a single-field"
+                    " index or '@index(f2, ...)' for a compound one",
+                    ann.span,
+                )
+            elif ann.args is not None and ann.name != "index":
                 self.error("OS109", f"'@{ann.name}' takes no arguments", ann.span)
             if known and ref is not None:
                 self.check_fit(ann.name, syntax, ref, ann.span)
             out.append(Annotation(ann.name, ann.args, _loc(ann.span), known))
         return tuple(out)
+
+    def check_compound(self, decl: StructSyntax, fields: list[Field]) -> None:
+        """Check the field names of every `@index(f2, ...)` against the struct's fields.
+
+        Each named field must exist, differ from the annotated field and from the other
+        names, be a scalar or enum, and be indexed itself (so a `find` may filter or
+        order by it). Fields that failed to lower already have their error.
+        """
+        lowered = {f.name: f for f in fields}
+        written = {f.name for f in decl.fields}
+        for syntax in decl.fields:
+            checked: set[tuple[str, ...]] = set()  # a repeat has its OS123 already
+            for ann in syntax.annotations:
+                if ann.name != "index" or not ann.args or ann.args in checked:
+                    continue
+                checked.add(ann.args)
+                spelled = _index_spelling(ann.args)
+                named: set[str] = set()
+                for arg, span, is_name in zip(ann.args, ann.arg_spans, ann.arg_is_name):
+                    problem = self.compound_problem(syntax.name, arg, is_name, named, lowered, written)
+                    named.add(arg)
+                    if problem is not None:
+                        code, message = problem
+                        self.error(code, f"'{spelled}' on field '{syntax.name}': {message}", span)
+
+    @staticmethod
+    def compound_problem(
+        field: str, arg: str, is_name: bool, named: set[str], lowered: dict[str, Field], written: set[str]
+    ) -> tuple[str, str] | None:
+        """What is wrong with `arg` as the next key field of `field`'s compound index, if anything."""
+        if not is_name:
+            return "OS122", f"{arg} is not a field name; list field names, unquoted"
+        if arg == field:
+            return "OS122", f"it names '{field}' itself, which the index starts with already"
+        if arg == "sid":
+            return "OS122", "it names 'sid', which every index ends with already"
+        if arg in named:
+            return "OS122", f"it names '{arg}' twice"
+        if arg not in written:
+            near = naming.closest(arg, sorted(written - {field}))
+            hint = f"; did you mean '{near}'?" if near else ""
+            return "OS121", f"there is no field '{arg}'{hint}"
+        target = lowered.get(arg)
+        if target is None:
+            return None
+        if target.type.kind not in ("scalar", "enum"):
+            return "OS122", f"'{arg}' is '{target.type.spelling}'; index keys are scalar or enum fields"
+        if not target.indexed:
+            return "OS122", f"'{arg}' is not indexed itself; add @index to '{arg}'"
+        return None
 
     def check_fit(self, name: str, syntax: FieldSyntax, ref: TypeRef, span: Span) -> None:
         if name == "index" and ref.kind not in ("scalar", "enum"):

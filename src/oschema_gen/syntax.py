@@ -47,6 +47,10 @@ class AnnotationSyntax:
     name: str
     args: tuple[str, ...] | None
     span: Span
+    # Where each argument is written, and whether it is a bare name (not a "string" or
+    # number): `@index(f2, f3)` names fields, and its errors point at the argument.
+    arg_spans: tuple[Span, ...] = ()
+    arg_is_name: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -301,13 +305,17 @@ class _Builder:
         name_tok = node.children[0]
         assert isinstance(name_tok, Token)
         args: tuple[str, ...] | None = None
+        tokens: list[Token] = []
         if len(node.children) > 1:
             arg_tree = node.children[1]
             assert isinstance(arg_tree, Tree)
-            args = tuple(str(a) for a in arg_tree.children if isinstance(a, Token))
+            tokens = [a for a in arg_tree.children if isinstance(a, Token)]
+            args = tuple(str(a) for a in tokens)
         # The span starts at the '@', one column before the name.
         span = Span(self.source.path, name_tok.line or 1, max((name_tok.column or 2) - 1, 1), len(str(name_tok)) + 1)
-        return AnnotationSyntax(str(name_tok), args, span)
+        return AnnotationSyntax(
+            str(name_tok), args, span, tuple(self.span(a) for a in tokens), tuple(a.type == "NAME" for a in tokens)
+        )
 
     def type_expr(self, node: Tree[Token], depth: int) -> TypeExpr:
         if depth > MAX_TYPE_DEPTH:

@@ -1,9 +1,10 @@
 """What the runtime knows of a generated domain package: its root objects and their storage.
 
 The storage layout is derived from the schema, never written per type: the compiler
-emits `schema.json` with `x-osis-rootobject`, `x-osis-index` and `x-osis-search` marks,
-and this module turns each root object into a `CollectionSpec` (indexed fields with
-their kinds, search fields, the owner field, numeric fields for aggregation) next to its
+emits `schema.json` with `x-osis-rootobject`, `x-osis-index`, `x-osis-single`,
+`x-osis-compound` and `x-osis-search` marks, and this module turns each root object into
+a `CollectionSpec` (indexed fields with their kinds, their B-tree indexes, search fields,
+the owner field, numeric fields for aggregation) next to its
 generated model and filter classes. It also carries the package's evolution snapshot
 (`schema.ir.json`), which the store records and compares at start-up (`osis.evolution`).
 """
@@ -80,12 +81,17 @@ def bind_package(package: str | ModuleType) -> DomainBinding:
             IndexedField(f, k) for f, k in kinds.items() if k in ("int", "float") and f not in indexed_names
         )
         snake: str = definition["x-osis-collection"]
+        # A package generated before compound indexes lists neither: then every indexed
+        # field has its own index, as it did.
+        single = set(definition.get("x-osis-single", definition["x-osis-index"]))
         spec = CollectionSpec(
             name=snake,
             indexed=indexed,
             search=tuple(definition["x-osis-search"]),
             owner=definition.get("x-osis-owner"),
             numeric=numeric,
+            compound=tuple(tuple(key) for key in definition.get("x-osis-compound", ())),
+            compound_only=tuple(f.name for f in indexed if f.name not in single),
         )
         roots[snake] = RootBinding(
             name=type_name,

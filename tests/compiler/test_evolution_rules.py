@@ -73,6 +73,8 @@ CASES = [
     # -- query-breaking --------------------------------------------------------------
     Case("@index removed", (("count: u16      @index", "count: u16"),), (("OS320", "6:21", "6:5"),)),
     Case("@search removed", (("title: str      @search", "title: str"),), (("OS321", "5:21", "5:5"),)),
+    Case("@index gone in every form", (("count: u16      @index", "count: u16"),), (("OS320", "6:21", "6:5"),),
+         old=(("count: u16      @index", "count: u16      @index(owner)"),)),
     # -- compatible ------------------------------------------------------------------
     Case("type added", (("service", "Extra = {\n    a: str\n}\n\nservice"),), (("OS330", None, "31:1"),)),
     Case("root object added", (("service", "# [rootobject]\nExtra = {\n    a: str\n}\n\nservice"),), (("OS330", None, "32:1"),)),
@@ -84,6 +86,18 @@ CASES = [
          (("OS334", None, "34:5"),)),
     Case("@index added", (("kind: Kind", "kind: Kind      @index"),), (("OS335", "7:5", "7:21"),)),
     Case("@search added", (("note?: str", "note?: str      @search"),), (("OS336", "9:5", "9:21"),)),
+    Case("@index(...) on a field not indexed before", (("kind: Kind", "kind: Kind      @index(count)"),),
+         (("OS335", "7:5", "7:21"),)),
+    Case("compound index added", (("count: u16      @index", "count: u16      @index @index(owner)"),),
+         (("OS342", "6:5", "6:5"),)),
+    Case("compound index removed", (), (("OS343", "6:5", "6:5"),),
+         old=(("count: u16      @index", "count: u16      @index @index(owner)"),)),
+    Case("single index replaced by a compound", (("count: u16      @index", "count: u16      @index(owner)"),),
+         (("OS342", "6:5", "6:5"), ("OS344", "6:5", "6:5"))),
+    Case("single index removed, compound kept", (("count: u16      @index", "count: u16      @index(owner)"),),
+         (("OS344", "6:5", "6:5"),), old=(("count: u16      @index", "count: u16      @index(owner) @index"),)),
+    Case("single index added to an indexed field", (("count: u16      @index", "count: u16      @index(owner) @index"),),
+         (("OS345", "6:5", "6:5"),), old=(("count: u16      @index", "count: u16      @index(owner)"),)),
     Case("integer range widened", (("count: u16", "count: u32"),), (("OS337", "6:5", "6:5"),)),
     Case("list item range widened", (("tags: [str]", "tags: [u32]"),), (("OS337", "8:5", "8:5"),),
          old=(("tags: [str]", "tags: [u8]"),)),
@@ -96,6 +110,8 @@ CASES = [
                                               ("count_items(input: CountInput)", "count_items(input: ByOwner)")),
          (("OS330", None, "27:1"), ("OS341", "33:5", "37:5"))),
     Case("@index on a struct that is not stored", (), (), old=(("size: u32", "size: u32 @index"),)),
+    Case("compound @index on a struct that is not root", (("size: u32", "size: u32 @index(size2) @index\n    size2: u32? @index"),),
+         (), old=(("size: u32", "size: u32 @index\n    size2: u32? @index"),)),
 ]
 
 

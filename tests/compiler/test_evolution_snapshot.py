@@ -75,6 +75,43 @@ def test_unreadable_fields(key: str, value: object, message: str) -> None:
         Snapshot.from_json(json.dumps(doc))
 
 
+def _audit(doc: dict[str, object]) -> dict[str, object]:
+    structs = doc["structs"]
+    assert isinstance(structs, list)
+    audit: dict[str, object] = next(s for s in structs if s["name"] == "AgentAuditEntry")
+    return audit
+
+
+def test_indexes_are_the_declared_keys() -> None:
+    audit = ai_snapshot().structs["AgentAuditEntry"]
+    assert audit.indexes == (("tool_name", "created_at"), ("success",), ("user_sid", "created_at"), ("created_at",))
+
+
+def test_a_snapshot_recorded_before_compound_indexes_reads_as_single_indexes() -> None:
+    doc = _doc()
+    structs = doc["structs"]
+    assert isinstance(structs, list)
+    for struct in structs:
+        del struct["indexes"]
+    old = Snapshot.from_json(json.dumps(doc)).structs["AgentAuditEntry"]
+    assert old.indexes == (("tool_name",), ("success",), ("user_sid",), ("created_at",))
+
+
+@pytest.mark.parametrize(
+    ("indexes", "message"),
+    [
+        ("tool_name", "indexes must be a list of index keys, got 'tool_name'"),
+        ([[]], "an index key must be a non-empty list of field names, got \\[\\]"),
+        ([["tool_name", 3]], "index key field must be a string, got 3"),
+    ],
+)
+def test_unreadable_indexes(indexes: object, message: str) -> None:
+    doc = _doc()
+    _audit(doc)["indexes"] = indexes
+    with pytest.raises(SnapshotError, match=message):
+        Snapshot.from_json(json.dumps(doc))
+
+
 def test_git_is_required_for_against(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(GitError, match="git is not installed"):

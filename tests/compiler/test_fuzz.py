@@ -311,6 +311,18 @@ def schema_specs(draw: st.DrawFn) -> Layout:
             needs_opt = not ftype.startswith(("[", "{")) and ftype in struct_names
             opt = draw(st.sampled_from(["name", "type"])) if needs_opt else draw(st.sampled_from(["", "", "name", "type"]))
             fields.append(FieldSpec(fname, ftype, opt, list(annotations), _comment_lines(draw), draw(st.none() | COMMENT)))
+        # Compound indexes: `@index(f2, ...)` naming other indexed fields, sometimes in
+        # place of the field's own bare `@index`.
+        indexed = [f.name for f in fields if "@index" in f.annotations]
+        for f in fields:
+            others = [n for n in indexed if n != f.name]
+            if f.name not in indexed or not others or draw(st.integers(0, 2)):
+                continue
+            keys = draw(st.lists(st.lists(st.sampled_from(others), min_size=1, max_size=2, unique=True),
+                                 min_size=1, max_size=2, unique_by=tuple))
+            f.annotations.extend(f"@index({', '.join(key)})" for key in keys)
+            if draw(st.booleans()):
+                f.annotations.remove("@index")
         decls.append(StructSpec(name, fields, _comment_lines(draw), root, one_line=draw(st.integers(0, 6)) == 0))
     services: list[ServiceSpec] = []
     method_names = draw(st.lists(METHOD_NAME, max_size=4, unique=True).filter(lambda ms: not {"transport"} & set(ms)))

@@ -63,6 +63,11 @@ def struct_schema(struct: Struct) -> dict[str, Any]:
         if struct.owner_field is not None:
             out["x-osis-owner"] = struct.owner_field.name
         out["x-osis-index"] = [f.name for f in struct.indexed_fields]
+        # The physical B-tree indexes: the fields with their own index (bare `@index`),
+        # and each compound key (`@index(f2, ...)` on f1 gives [f1, f2, ...]); every
+        # index ends with sid, which is not listed.
+        out["x-osis-single"] = [f.name for f in struct.single_index_fields]
+        out["x-osis-compound"] = [list(key) for key in struct.compound_indexes]
         out["x-osis-search"] = [f.name for f in struct.search_fields]
     return out
 

@@ -71,6 +71,10 @@ RULES: dict[str, Rule] = _rules(
     Rule("OS339", COMPATIBLE, "docs changed"),
     Rule("OS340", COMPATIBLE, "@owner changed"),
     Rule("OS341", COMPATIBLE, "method type renamed, same wire shape"),
+    Rule("OS342", COMPATIBLE, "compound index added"),
+    Rule("OS343", COMPATIBLE, "compound index removed"),
+    Rule("OS344", COMPATIBLE, "single-field index removed, field still indexed"),
+    Rule("OS345", COMPATIBLE, "single-field index added to an indexed field"),
 )
 
 # Compatible for the store and the server, but a client generated from the old schema
@@ -200,6 +204,42 @@ class _Diff:
         if before.doc != after.doc:
             self.add("OS339", name, f"doc of '{name}' changed", before.location, after.location, stored)
         self.fields(before, after, stored, skip_sid=root_changed)
+        if before.root and after.root:
+            self.indexes(before, after)
+
+    def indexes(self, before: StructSnap, after: StructSnap) -> None:
+        """Physical index changes: the store builds and drops indexes on open, and every
+        query keeps its answer. Whether a field is indexed at all (what `find` accepts)
+        is the marks' business (OS320/OS335), so an index that comes or goes with the
+        field's last or first `@index` is not reported twice."""
+        name = before.name
+
+        def where(struct: StructSnap, field: str) -> Location:
+            f = struct.field(field)
+            return f.location if f is not None else struct.location
+
+        for key in before.indexes:
+            field = after.field(key[0])
+            if key in after.indexes or field is None or not field.indexed:
+                continue
+            subject = f"{name}.{key[0]}"
+            if len(key) > 1:
+                self.add("OS343", subject, f"compound index ({', '.join(key)}) removed from '{name}'",
+                         where(before, key[0]), field.location, True)
+            else:
+                self.add("OS344", subject, f"single-field index of '{subject}' removed; it stays indexed through"
+                         " a compound index", where(before, key[0]), field.location, True)
+        for key in after.indexes:
+            field = before.field(key[0])
+            if key in before.indexes or field is None or not field.indexed:
+                continue
+            subject = f"{name}.{key[0]}"
+            if len(key) > 1:
+                self.add("OS342", subject, f"compound index ({', '.join(key)}) added to '{name}'",
+                         field.location, where(after, key[0]), True)
+            else:
+                self.add("OS345", subject, f"single-field index added to '{subject}', already indexed through"
+                         " a compound index", field.location, where(after, key[0]), True)
 
     def fields(self, before: StructSnap, after: StructSnap, stored: bool, skip_sid: bool, label: str = "") -> None:
         """Changes of the fields of a struct; `label` names it in messages when it is not the struct's own name."""

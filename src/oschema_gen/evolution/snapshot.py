@@ -2,8 +2,8 @@
 
 A snapshot keeps, for every struct, enum and service method, exactly what deployed
 clients and stored data can observe: names, resolved types, optionality, defaults,
-`@index`/`@search`/`@owner`, enum values, method signatures, docs, and where each was
-declared. Python spellings and generated find filters are left out: they follow from
+`@index`/`@search`/`@owner`, the B-tree indexes `@index` declares, enum values, method
+signatures, docs, and where each was declared. Python spellings and generated find filters are left out: they follow from
 the rest.
 
 `oschema-gen diff` builds two snapshots from the IR and compares them. The generated
@@ -95,6 +95,9 @@ class StructSnap:
     doc: str
     location: Location
     fields: tuple[FieldSnap, ...]
+    # The B-tree index keys (sid implied last), in declaration order: `(f,)` for a bare
+    # `@index` on f, `(f, f2, ...)` for `@index(f2, ...)` on f.
+    indexes: tuple[tuple[str, ...], ...] = ()
 
     def field(self, name: str) -> FieldSnap | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -198,11 +201,15 @@ def snapshot_of(domain: Domain, path: Callable[[str], str] | None = None) -> Sna
         return Location(where(location.path), location.line, location.column)
 
     def field(f: Field) -> FieldSnap:
-        marks = {a.name: loc(a.location) for a in f.annotations if a.known and a.name in TRACKED_MARKS}
+        marks: dict[str, Location] = {}
+        for a in f.annotations:  # a repeated `@index` is marked where it is first written
+            if a.known and a.name in TRACKED_MARKS:
+                marks.setdefault(a.name, loc(a.location))
         return FieldSnap(f.name, Shape.of(f.type), f.optional, f.has_default, f.doc, loc(f.location), marks)
 
     def struct(s: Struct) -> StructSnap:
-        return StructSnap(s.name, s.root, s.doc, loc(s.location), tuple(field(f) for f in s.fields))
+        indexes = tuple(key for f in s.fields for key in (((f.name,),) if f.single_index else ()) + f.compound_indexes)
+        return StructSnap(s.name, s.root, s.doc, loc(s.location), tuple(field(f) for f in s.fields), indexes)
 
     def enum(e: Enum) -> EnumSnap:
         values = tuple(ValueSnap(v.name, v.doc, loc(v.location)) for v in e.values)
@@ -250,6 +257,7 @@ def _struct_json(s: StructSnap) -> dict[str, Any]:
             }
             for f in s.fields
         ],
+        "indexes": [list(key) for key in s.indexes],
     }
 
 
@@ -277,6 +285,12 @@ def _flag(value: object, what: str) -> bool:
     if not isinstance(value, bool):
         raise SnapshotError(f"{what} must be true or false, got {value!r}")
     return value
+
+
+def _index_key(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise SnapshotError(f"an index key must be a non-empty list of field names, got {value!r}")
+    return tuple(_text(name, "index key field") for name in value)
 
 
 def parse_shape(spelling: str, enums: set[str]) -> Shape:
@@ -320,7 +334,15 @@ def _read_snapshot(doc: Any) -> Snapshot:
             )
             for f in s["fields"]
         )
-        structs[name] = StructSnap(name, _flag(s["root"], "root"), _text(s["doc"], "doc"), _location(s["at"]), fields)
+        if "indexes" in s:
+            if not isinstance(s["indexes"], list):
+                raise SnapshotError(f"indexes must be a list of index keys, got {s['indexes']!r}")
+            indexes = tuple(_index_key(key) for key in s["indexes"])
+        else:  # recorded before compound indexes: every indexed field had its own index
+            indexes = tuple((f.name,) for f in fields if f.indexed)
+        structs[name] = StructSnap(
+            name, _flag(s["root"], "root"), _text(s["doc"], "doc"), _location(s["at"]), fields, indexes
+        )
     methods = {
         _text(m["name"], "method name"): MethodSnap(
             _text(m["name"], "method name"),

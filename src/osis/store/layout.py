@@ -8,6 +8,7 @@ prefix so no document key can collide with ``id``/``doc``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,14 +84,16 @@ class Layout:
     def btree_indexes(self) -> list[BTreeIndex]:
         """Every B-tree index the table should have (engines render and reconcile them).
 
-        One per indexed field plus one per compound index, each keyed by its
+        One per indexed field (except ``spec.compound_only`` fields, whose
+        compound index serves them) plus one per compound index, each keyed by its
         field(s) then the row key, so ordering by the (last) field with ties by
         sid walks the index.  Numeric-only fields ride along as covering payload:
         an aggregation grouped or filtered by an indexed field then reads the
         index alone and never the (much wider) document rows.
         """
         payload = tuple(c for c in self.columns if not c.indexed)
-        keys: list[tuple[Column, ...]] = [(c,) for c in self.indexed.values()]
+        alone = set(self.spec.compound_only)
+        keys: list[tuple[Column, ...]] = [(c,) for c in self.indexed.values() if c.field not in alone]
         keys += [tuple(self.indexed[f] for f in combo) for combo in self.spec.compound]
         out = []
         for key in keys:
@@ -100,6 +103,20 @@ class Layout:
                 name += f"__cover_{digest}"
             out.append(BTreeIndex(identifier(name), key, payload))
         return out
+
+    def serves(self, equal: frozenset[str] | set[str], order: str) -> bool:
+        """Does one B-tree index answer "equality on ``equal``, ordered by ``order``"
+        directly: its key is the ``equal`` fields (any order) then ``order``, so the
+        matching rows are one contiguous range already in order (ties by sid)."""
+        width = len(equal)
+        for index in self._index_keys:
+            if len(index) > width and index[width] == order and set(index[:width]) == equal:
+                return True
+        return False
+
+    @functools.cached_property
+    def _index_keys(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(c.field for c in index.key) for index in self.btree_indexes())
 
     def __repr__(self) -> str:
         return f"Layout({self.name!r})"

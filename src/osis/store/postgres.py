@@ -61,6 +61,7 @@ from .query import (
     ResolvedAggregation,
     ResolvedCond,
     ResolvedQuery,
+    index_ordered,
     resolve_aggregation,
     resolve_query,
 )
@@ -127,19 +128,22 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.prepare_threshold = 1
 
 
-def _prepare(rq: ResolvedQuery, limit: int | None, params: list[Any]) -> bool | None:
+def _prepare(layout: Layout, rq: ResolvedQuery, limit: int | None, params: list[Any]) -> bool | None:
     """How :meth:`PostgresEngine.find` runs its statement: ``False`` unprepared, ``None``
     prepared by psycopg on its second run (see :func:`_configure`), after which
     PostgreSQL may switch to a generic plan (after five custom ones), one plan for
     every value.
 
     Statements without values have nothing to plan for (their limits are written out).
-    Ordered, limited queries with values are never prepared: walking the ordering index
+    Ordered, limited queries with values are not prepared: walking the ordering index
     is right for a common tool and a table scan for a rare one, and a generic plan cannot
-    tell them apart (for a search, it walks an index instead of the trigram index).
-    Filters without a limit fetch every match, and PostgreSQL keeps re-planning them
-    while the generic plan's estimate is worse than the values' own plans."""
-    if rq.search is not None or (params and limit is not None):
+    tell them apart (for a search, it walks an index instead of the trigram index) --
+    unless one index holds the matches in order (:func:`index_ordered`, e.g. tool_name
+    then created_at for "a tool's newest"): that range scan is every value's best plan,
+    so the generic plan is too, and preparing spares the planning.  Filters without a
+    limit fetch every match, and PostgreSQL keeps re-planning them while the generic
+    plan's estimate is worse than the values' own plans."""
+    if rq.search is not None or (params and limit is not None and not index_ordered(layout, rq)):
         return False
     return None
 
@@ -682,10 +686,11 @@ class PostgresEngine(Engine):
             keyset = keyset_sql(_D, rq, params)
             if keyset:
                 clauses.append(keyset)
-            # Without values the generic plan is the custom one: with the limit written
-            # out, the prepared statement runs on it, never planned again (with the limit
-            # as a parameter the generic plan looks costly and is re-planned every time).
-            limits = limit_sql(_D, limit, rq.offset, params, literal=not params)
+            # Without values, or when one index holds the matches in order, the generic
+            # plan is the custom one: with the limit written out, the prepared statement
+            # runs on it, never planned again (with the limit as a parameter the generic
+            # plan looks costly and is re-planned every time).
+            limits = limit_sql(_D, limit, rq.offset, params, literal=not params or index_ordered(layout, rq))
             return (
                 f"SELECT {columns} FROM {self._table(layout)} AS t{where_sql(clauses)}"
                 f" ORDER BY {order_sql(_D, rq)}{limits}"
@@ -709,7 +714,7 @@ class PostgresEngine(Engine):
         with self._conn("find") as conn:
             mark = 0 if rq.search is None else self._mark(conn, layout)
             query = self._find_sql(layout, rq, limit, fresh, mark, wire=wire)
-            return conn.execute(query, fresh, prepare=_prepare(rq, limit, fresh)).fetchall()
+            return conn.execute(query, fresh, prepare=_prepare(layout, rq, limit, fresh)).fetchall()
 
     def _cached_find_sql(
         self, layout: Layout, rq: ResolvedQuery, limit: int | None, wire: bool
@@ -723,7 +728,7 @@ class PostgresEngine(Engine):
             return hit[1], hit[2], hit[3]
         params: list[Any] = []
         query = self._find_sql(layout, rq, limit, params, wire=wire)
-        prepare = _prepare(rq, limit, params)
+        prepare = _prepare(layout, rq, limit, params)
         if len(self._sql_memo) >= _SQL_MEMO_SIZE:
             self._sql_memo = {}
         self._sql_memo[memo_key] = (rq, query, tuple(params), prepare)

@@ -207,6 +207,30 @@ class ResolvedQuery:
         )
 
 
+def index_ordered(layout: Layout, rq: ResolvedQuery) -> bool:
+    """Does one B-tree index read this query's matches already in its order?
+
+    True when, besides conditions on the ordering field (a range on the index's next
+    key column), every filter is an equality on a field that, all together, make up the
+    leading key columns of an index whose next column is the ordering field: the rows
+    are then one contiguous stretch of that index, walked in order and stopped at the
+    limit, whatever the values are. No statistics or plan choice can improve on it.
+    """
+    order = rq.order
+    if order is None or rq.search is not None:
+        return False
+    equal: set[str] = set()
+    for cond in rq.conds:
+        if cond.column == order:
+            if cond.op == "in":  # several stretches of the index, not one
+                return False
+        elif cond.op == "eq":
+            equal.add(cond.column.field)
+        else:
+            return False
+    return layout.serves(equal, order.field)
+
+
 @dataclass(frozen=True)
 class ResolvedGroup:
     column: Column

@@ -53,6 +53,10 @@ class CollectionSpec:
     """Extra multi-column indexes over indexed fields, e.g. ``(("user_sid", "category"),)``:
     an equality on the leading fields then narrows to exactly the matching rows, and
     the last field orders them (ties by sid)."""
+    compound_only: tuple[str, ...] = ()
+    """Indexed fields without a single-field index of their own: each leads a compound
+    index, which serves an equality on it (and ordering by it) as well.  Every other
+    indexed field has its own index keyed (field, sid)."""
 
     @property
     def table(self) -> str:
@@ -80,6 +84,7 @@ class CollectionSpec:
                 "owner": self.owner,
                 "numeric": [[f.name, f.kind] for f in self.numeric],
                 "compound": [list(c) for c in self.compound],
+                "compound_only": list(self.compound_only),
             },
             sort_keys=True,
         )
@@ -95,6 +100,7 @@ class CollectionSpec:
             owner=raw["owner"],
             numeric=tuple(IndexedField(n, k) for n, k in raw["numeric"]),
             compound=tuple(tuple(c) for c in raw.get("compound", [])),
+            compound_only=tuple(raw.get("compound_only", [])),
         )
 
 
@@ -157,6 +163,19 @@ def validate_spec(spec: CollectionSpec) -> None:
                 raise InvalidSpec(f"{where}: compound index {combo!r} names {name!r}, which is not an indexed field")
     if len(set(spec.compound)) != len(spec.compound):
         raise InvalidSpec(f"{where}: a compound index is listed twice")
+    if not isinstance(spec.compound_only, tuple):
+        raise InvalidSpec(f"{where}: compound_only must be a tuple of field names")
+    if len(set(spec.compound_only)) != len(spec.compound_only):
+        raise InvalidSpec(f"{where}: compound_only lists a field twice")
+    leading = {combo[0] for combo in spec.compound}
+    for name in spec.compound_only:
+        if name not in indexed:
+            raise InvalidSpec(f"{where}: compound_only names {name!r}, which is not an indexed field")
+        if name not in leading:
+            # Its filters and ordering would have no index at all.
+            raise InvalidSpec(
+                f"{where}: field {name!r} has no single-field index (compound_only) and leads no compound index"
+            )
 
 
 def validate_specs(specs: list[CollectionSpec]) -> dict[str, CollectionSpec]:

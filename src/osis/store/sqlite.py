@@ -43,6 +43,7 @@ from .codec import EncodedDoc, loads
 from .engine import Engine, Row
 from .errors import (
     DuplicateSid,
+    InvalidQuery,
     SchemaMismatch,
     StoreError,
     StoreFull,
@@ -52,11 +53,14 @@ from .errors import (
 from .layout import BTreeIndex, Column, Layout
 from .query import (
     Aggregation,
+    Query,
     ResolvedAggregation,
     ResolvedCond,
     ResolvedQuery,
     fold_ascii,
+    index_ordered,
     resolve_aggregation,
+    resolve_query,
 )
 from .schema import Plan, SchemaRecord
 from .sid import key_to_sid
@@ -776,6 +780,8 @@ class SqliteEngine(Engine):
         """
         if rq.order is None or not rq.conds or all(c.column == rq.order for c in rq.conds):
             return False
+        if index_ordered(layout, rq):  # e.g. a (tool_name, created_at) index: nothing to choose
+            return False
         row = conn.execute(f"SELECT max(id) FROM {quote(layout.table)}").fetchone()
         threshold = max(256, int(math.sqrt(want * int(row[0] or 0))))
         sql, params = self._probe_sql(layout, rq)
@@ -976,6 +982,20 @@ class SqliteEngine(Engine):
         with self._read() as conn:
             sql = self._aggregate_sql(conn, layout, ra, params)
             return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+
+    def explain(self, coll: str, query: Query) -> str:
+        """SQLite's plan (``EXPLAIN QUERY PLAN``, one step a line) for :meth:`find` with
+        ``query`` (without search), as the engine runs it, walk-or-sort choice included."""
+        layout = self._layout(coll)
+        rq = resolve_query(layout, query)
+        if rq.search is not None:
+            raise InvalidQuery("explain covers finds without search")
+        params: list[Any] = []
+        with self._read() as conn:
+            limit = rq.limit
+            walk = limit is not None and self._walk_decision(conn, layout, rq, rq.offset + limit)
+            sql = self._plain_sql(layout, rq, limit, f"{quote(layout.table)} AS t", [], params, walk=walk)
+            return "\n".join(str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
 
     def explain_aggregate(self, coll: str, agg: Aggregation) -> str:
         """SQLite's plan (``EXPLAIN QUERY PLAN``, one step a line) for :meth:`aggregate`
