@@ -245,3 +245,70 @@ def test_a_users_window_uses_a_compound_index_of_both(tmp_path: Path) -> None:
     assert "(f_user_sid=? AND f_created_at>?)" in step, step
     assert engine.aggregate("audit", agg) == oracle.aggregate(AUDIT, docs, agg)
     engine.close()
+
+
+def _is_closed(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        return True
+    return False
+
+
+def test_readers_are_reused_and_closed_with_the_engine(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "s.db")
+    engine.insert("audit", {"tool_name": "t", "arguments": "a", "result_preview": "r", "success": True,
+                            "duration_ms": 1, "user_sid": "u", "created_at": "2026-01-01T00:00:00Z"})
+    engine.find("audit")
+    (reader,) = engine._idle_readers
+    engine.find("audit")
+    assert engine._idle_readers == [reader]  # the same connection, taken and given back
+    engine.close()
+    assert engine._idle_readers == [] and _is_closed(reader)
+
+
+def test_a_reader_given_back_after_close_is_closed(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "s.db")
+    conn = engine._take_reader()
+    engine.close()
+    engine._give_back(conn)
+    assert engine._idle_readers == [] and _is_closed(conn)
+
+
+def test_a_reader_given_back_while_the_engine_closes_is_not_left_open(tmp_path: Path) -> None:
+    """The pool has no lock: close() may drain it between _give_back's check and its
+    append.  _give_back then sees the engine closed and closes the connection itself."""
+    engine = _engine(tmp_path / "s.db")
+    conn = engine._take_reader()
+
+    class ClosesOnAppend(list[sqlite3.Connection]):
+        def append(self, item: sqlite3.Connection) -> None:
+            engine.close()  # drains the (still empty) pool, as a racing close() would
+            super().append(item)
+
+    engine._idle_readers = ClosesOnAppend()
+    engine._give_back(conn)
+    assert list(engine._idle_readers) == [] and _is_closed(conn)
+
+
+def test_readers_from_many_threads_stay_within_reach(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "s.db")
+    errors: list[BaseException] = []
+
+    def reads() -> None:
+        try:
+            for _ in range(200):
+                engine.find("audit", Query(limit=5))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reads) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    idle = list(engine._idle_readers)
+    assert 1 <= len(idle) <= 8 and len({id(c) for c in idle}) == len(idle)
+    engine.close()
+    assert all(_is_closed(c) for c in idle)
