@@ -21,7 +21,7 @@ import pytest
 from osis_ai.client import AiClient
 
 from osis.rpc.errors import Unavailable
-from osis.store import CollectionSpec, IndexedField, Query, StoreUnavailable, open_engine
+from osis.store import CollectionSpec, Engine, IndexedField, Query, StoreUnavailable, open_engine
 from osis.store import postgres_stats
 from osis.store.postgres import PostgresEngine
 from tests.servers import free_port, start_server
@@ -41,6 +41,15 @@ def _wait_for(what: str, condition: Callable[[], bool], timeout: float) -> float
             raise AssertionError(f"{what} did not happen within {timeout:g} s")
         time.sleep(0.1)
     return time.monotonic() - started
+
+
+def _reachable(engine: Engine, collection: str) -> bool:
+    """Does a count on ``collection`` get through (the server is back)?"""
+    try:
+        engine.count(collection)
+    except StoreUnavailable:
+        return False
+    return True
 
 
 def test_postgres_restart_under_load(private_postgres: PrivateCluster, tmp_path: Path) -> None:
@@ -154,14 +163,7 @@ def test_an_outage_during_statistics_upkeep_is_reported_not_raised(
             time.sleep(2 * postgres_stats.CHECK_EVERY)  # rounds during the outage: skipped, not raised
             private_postgres.start()
 
-            def reachable() -> bool:
-                try:
-                    engine.count("note")
-                except StoreUnavailable:
-                    return False
-                return True
-
-            _wait_for("recovery", reachable, RECOVERY)
+            _wait_for("recovery", lambda: _reachable(engine, "note"), RECOVERY)
             engine.insert_many("note", [{"topic": f"t{i}"} for i in range(20_000)])
             _wait_for("analysis of the load", lambda: _last_analyze(engine) is not None, 20)
         assert engine._indexer is not None and engine._indexer._thread is not None
@@ -200,14 +202,7 @@ def test_an_outage_during_search_indexing_is_one_warning_not_a_traceback_a_secon
             time.sleep(3)  # several of the indexer's rounds, each meeting the outage
             private_postgres.start()
 
-            def reachable() -> bool:
-                try:
-                    engine.count("note")
-                except StoreUnavailable:
-                    return False
-                return True
-
-            _wait_for("recovery", reachable, RECOVERY)
+            _wait_for("recovery", lambda: _reachable(engine, "note"), RECOVERY)
             engine.insert_many("note", [{"topic": "t", "body": f"needle-{i} text"} for i in range(200)])
             _wait_for("indexing of the backlog", lambda: engine.search_backlog("note") == 0, 20)
         assert engine._indexer is not None and engine._indexer._thread is not None

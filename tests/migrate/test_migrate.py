@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +26,7 @@ from osis.store.sqlite import SqliteEngine
 from osis.store.url import PostgresConfig, parse_url
 from tests.migrate.conftest import COLLECTIONS, checksums, documents, file_digest
 from tests.migrate.legacy_files import HUGE, Quirk, current_file, quirk_id
-from tests.store.conftest import _drop_schema, analyzed_tables, postgres_dsn, with_option
+from tests.store.conftest import _drop_schema, analyzed_tables, postgres_dsn, table_locked, with_option
 
 MODELS: dict[str, type[Any]] = {
     "agent_audit_entry": m.AgentAuditEntry,
@@ -583,22 +582,8 @@ def test_a_failed_analysis_is_reported_not_fatal(
     open_store(store_url).close()  # the tables exist, so the lock can be taken first
     config = parse_url(store_url)
     assert isinstance(config, PostgresConfig)
-    locked, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with psycopg.connect(config.conninfo) as conn:
-            conn.execute(f'LOCK TABLE "{config.schema}"."osis_agent_memory" IN SHARE UPDATE EXCLUSIVE MODE')
-            locked.set()
-            release.wait(60)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert locked.wait(10)
+    with table_locked(config.conninfo, f'"{config.schema}"."osis_agent_memory"'):
         report = migrate(legacy, with_option(store_url, "options=-c%20lock_timeout%3D300"))
-    finally:
-        release.set()
-        holder.join()
     assert report.ok and report.analyzed == []
     assert report.analyze_error is not None and "lock timeout" in report.analyze_error
     assert f"planner statistics not refreshed ({report.analyze_error}); `osis serve`" in report.summary()

@@ -9,7 +9,9 @@ go unnoticed.  With the variable set, an unreachable server is an error.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -147,3 +149,28 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_sep("!", "POSTGRESQL STORE TESTS WERE SKIPPED", red=True, bold=True)
         terminalreporter.write_line(_pg_state["why"])
         terminalreporter.write_line("set OSIS_TEST_POSTGRES_DSN to run them (an unreachable DSN then fails the run)")
+
+
+@contextlib.contextmanager
+def table_locked(conninfo: str, table: str) -> Iterator[None]:
+    """Another session holds ANALYZE's own lock (SHARE UPDATE EXCLUSIVE) on ``table``
+    (already quoted and qualified) for as long as the block runs, as autovacuum at
+    work on it would."""
+    import psycopg
+
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with psycopg.connect(conninfo) as conn:
+            conn.execute(f"LOCK TABLE {table} IN SHARE UPDATE EXCLUSIVE MODE")
+            locked.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10), f"could not lock {table}"
+        yield
+    finally:
+        release.set()
+        holder.join()

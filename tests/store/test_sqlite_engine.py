@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,24 @@ def _engine(path: Path, options: str = "") -> SqliteEngine:
     assert isinstance(engine, SqliteEngine)
     engine.open([AUDIT])
     return engine
+
+
+def _in_threads(work: Callable[[], None], threads: int) -> list[BaseException]:
+    """Run ``work`` in that many threads at once; what any of them raised."""
+    errors: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+
+    running = [threading.Thread(target=guarded) for _ in range(threads)]
+    for t in running:
+        t.start()
+    for t in running:
+        t.join()
+    return errors
 
 
 def _fts_integrity(engine: SqliteEngine) -> None:
@@ -108,22 +127,13 @@ def test_durability_pragmas(tmp_path: Path, option: str, expected: int) -> None:
 def test_in_memory_store_is_shared_by_threads() -> None:
     engine = open_engine("sqlite:///:memory:")
     engine.open([AUDIT])
-    errors: list[BaseException] = []
 
     def work() -> None:
-        try:
-            for _ in range(50):
-                engine.insert("audit", {"arguments": "mem"})
-                engine.count("audit", Query(search="mem"))
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+        for _ in range(50):
+            engine.insert("audit", {"arguments": "mem"})
+            engine.count("audit", Query(search="mem"))
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors and engine.count("audit", Query(search="MEM")) == 200
+    assert _in_threads(work, 4) == [] and engine.count("audit", Query(search="MEM")) == 200
     engine.close()
 
 
@@ -293,21 +303,12 @@ def test_a_reader_given_back_while_the_engine_closes_is_not_left_open(tmp_path: 
 
 def test_readers_from_many_threads_stay_within_reach(tmp_path: Path) -> None:
     engine = _engine(tmp_path / "s.db")
-    errors: list[BaseException] = []
 
     def reads() -> None:
-        try:
-            for _ in range(200):
-                engine.find("audit", Query(limit=5))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for _ in range(200):
+            engine.find("audit", Query(limit=5))
 
-    threads = [threading.Thread(target=reads) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert _in_threads(reads, 8) == []
     idle = list(engine._idle_readers)
     assert 1 <= len(idle) <= 8 and len({id(c) for c in idle}) == len(idle)
     engine.close()

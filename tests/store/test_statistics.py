@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
 import pytest
 
 from osis.store import CollectionSpec, Engine, IndexedField, StoreClosed, UnknownCollection
@@ -17,7 +16,7 @@ from osis.store.postgres import PostgresEngine
 from osis.store.postgres_search import side_table
 from osis.store.postgres_stats import TableStats, Upkeep
 
-from .conftest import AUDIT, analyzed_tables, postgres_dsn, with_option
+from .conftest import AUDIT, analyzed_tables, postgres_dsn, table_locked, with_option
 
 NOTE = CollectionSpec(name="note", indexed=(IndexedField("topic", "str"),))
 BOUND = 20.0  # seconds within which the background thread must have analysed a bulk load
@@ -154,18 +153,7 @@ def test_a_locked_table_is_skipped_not_waited_for(make_engine: Callable[..., Eng
     table = engine._table(engine._layouts["note"])
     with engine._conn("test") as conn:
         assert [t.stale for t in stats.read(conn, engine._schema, ["osis_note"])] == [True]
-    locked, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with psycopg.connect(dsn) as conn:
-            conn.execute(f"LOCK TABLE {table} IN SHARE UPDATE EXCLUSIVE MODE")  # ANALYZE's own lock
-            locked.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert locked.wait(10)
+    with table_locked(dsn, table):
         started = time.monotonic()
         engine._maintain()
         assert time.monotonic() - started < 1.0  # under deadlock_timeout
@@ -174,8 +162,5 @@ def test_a_locked_table_is_skipped_not_waited_for(make_engine: Callable[..., Eng
         explicit.start()
         time.sleep(0.3)
         assert explicit.is_alive()  # waiting for the lock, as asked
-    finally:
-        release.set()
-        holder.join()
     explicit.join(10)
     assert analyzed_tables(engine) == {"osis_note"}

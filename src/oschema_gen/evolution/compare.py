@@ -218,28 +218,24 @@ class _Diff:
             f = struct.field(field)
             return f.location if f is not None else struct.location
 
-        for key in before.indexes:
-            field = after.field(key[0])
-            if key in after.indexes or field is None or not field.indexed:
-                continue
-            subject = f"{name}.{key[0]}"
-            if len(key) > 1:
-                self.add("OS343", subject, f"compound index ({', '.join(key)}) removed from '{name}'",
-                         where(before, key[0]), field.location, True)
-            else:
-                self.add("OS344", subject, f"single-field index of '{subject}' removed; it stays indexed through"
-                         " a compound index", where(before, key[0]), field.location, True)
-        for key in after.indexes:
-            field = before.field(key[0])
-            if key in before.indexes or field is None or not field.indexed:
-                continue
-            subject = f"{name}.{key[0]}"
-            if len(key) > 1:
-                self.add("OS342", subject, f"compound index ({', '.join(key)}) added to '{name}'",
-                         field.location, where(after, key[0]), True)
-            else:
-                self.add("OS345", subject, f"single-field index added to '{subject}', already indexed through"
-                         " a compound index", field.location, where(after, key[0]), True)
+        messages = {
+            "OS342": "compound index ({key}) added to '{name}'",
+            "OS343": "compound index ({key}) removed from '{name}'",
+            "OS344": "single-field index of '{subject}' removed; it stays indexed through a compound index",
+            "OS345": "single-field index added to '{subject}', already indexed through a compound index",
+        }
+        # An index only on one side: before (removed) or after (added); located in both.
+        sides = ((before, after, "OS343", "OS344", True), (after, before, "OS342", "OS345", False))
+        for side, other, compound_code, single_code, removed in sides:
+            for key in side.indexes:
+                field = other.field(key[0])
+                if key in other.indexes or field is None or not field.indexed:
+                    continue
+                subject = f"{name}.{key[0]}"
+                code = compound_code if len(key) > 1 else single_code
+                message = messages[code].format(key=", ".join(key), name=name, subject=subject)
+                here, there = where(side, key[0]), field.location
+                self.add(code, subject, message, *((here, there) if removed else (there, here)), True)
 
     def fields(self, before: StructSnap, after: StructSnap, stored: bool, skip_sid: bool, label: str = "") -> None:
         """Changes of the fields of a struct; `label` names it in messages when it is not the struct's own name."""
