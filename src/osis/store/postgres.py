@@ -43,7 +43,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from . import postgres_search as search
 from . import postgres_stats as stats
 from .apply import Applier
-from .codec import EncodedDoc, loads
+from .codec import EncodedDoc, loads, wire_documents
 from .engine import Engine, Row
 from .errors import (
     DuplicateSid,
@@ -741,7 +741,7 @@ class PostgresEngine(Engine):
         # Fused: the document's text decoded once, straight into the wire form (psycopg's
         # json loader and a second dict per document cost about 0.5 us each).
         rows = self._find_rows(layout, rq, rq.limit, wire=True)
-        return [{"sid": key_to_sid(key), **loads(doc)} for key, doc in rows]
+        return wire_documents(rows)
 
     def explain(self, coll: str, query: Query) -> str:
         """The plan PostgreSQL uses for :meth:`find` with ``query`` (as the engine runs it)."""

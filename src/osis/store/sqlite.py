@@ -39,7 +39,7 @@ from typing import Any
 
 from . import sqlite_search as search
 from .apply import Applier
-from .codec import EncodedDoc, loads
+from .codec import EncodedDoc, loads, wire_documents
 from .engine import Engine, Row
 from .errors import (
     DuplicateSid,
@@ -241,7 +241,11 @@ class _Page:
             if self.skip:
                 self.skip -= 1
                 continue
-            rows.append({"sid": key_to_sid(key), **body} if wire else (key, body, value))
+            if wire:  # as codec.wire_documents, written out: this loop is per match
+                body["sid"] = key_to_sid(key)
+                rows.append(body)
+            else:
+                rows.append((key, body, value))
             if limit is not None and len(rows) >= limit:
                 return True
         return True  # exhausted: the page holds every match there is
@@ -824,7 +828,7 @@ class SqliteEngine(Engine):
             # A cursor, the in-memory store's locked writer, or a walk-or-sort choice.
             with self._read() as conn:
                 rows = self._plain_rows(conn, layout, rq, rq.limit)
-            return [{"sid": key_to_sid(key), **loads(doc)} for key, doc, _ in rows]
+            return wire_documents(rows)
         # The common case (a memoised statement, nothing to choose), inlined: the
         # helpers' calls were a measurable share of an ~8 µs indexed lookup (issue #4,
         # bench/README.md, "Fourth pass").
@@ -836,7 +840,7 @@ class SqliteEngine(Engine):
             raise self._error(exc, "read") from exc
         finally:
             self._give_back(conn)
-        return [{"sid": key_to_sid(key), **loads(doc)} for key, doc, _ in rows]
+        return wire_documents(rows)
 
     def _find(self, layout: Layout, rq: ResolvedQuery, limit: int | None) -> list[Row]:
         if rq.search is not None:
@@ -857,7 +861,7 @@ class SqliteEngine(Engine):
                 sql = self._plain_sql(layout, rq, limit, source, clauses, params)
                 rows = conn.execute(sql, params).fetchall()
                 if wire:
-                    return [{"sid": key_to_sid(key), **loads(doc)} for key, doc, _ in rows]
+                    return wire_documents(rows)
                 return [(key, loads(doc), value) for key, doc, value in rows]
             page = _Page(layout.search, needle, rq.offset, limit, wire=wire)
             if limit is not None:
