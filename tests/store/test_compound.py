@@ -85,15 +85,6 @@ def _physical_indexes(engine: Engine, table: str) -> set[str]:
     return {name for (name,) in rows} - {f"{table}_pkey"}
 
 
-def _analyze(engine: Engine, table: str) -> None:
-    if isinstance(engine, SqliteEngine):
-        engine.analyze()
-    else:
-        assert isinstance(engine, PostgresEngine)
-        with engine._conn("test") as conn:
-            conn.execute(f'ANALYZE "{engine._schema}"."{table}"')
-
-
 def _explain(engine: Engine, coll: str, query: Query) -> str:
     assert isinstance(engine, (SqliteEngine, PostgresEngine))
     return engine.explain(coll, query)
@@ -210,7 +201,7 @@ def test_a_tools_newest_is_a_range_of_the_compound_index(make_engine: Callable[.
     engine = make_engine([DECLARED_AUDIT])
     docs = _audit_docs()
     sids = engine.insert_many("audit", docs)
-    _analyze(engine, DECLARED_AUDIT.table)
+    engine.analyze(DECLARED_AUDIT.name)
     stored = [{"sid": s, **d} for s, d in zip(sids, docs)]
     for tool in ("shell", "grep"):  # a third of the log, and a sixth of the rest
         query = Query(filters=[Cond("tool_name", "eq", tool)], order_by="created_at", descending=True, limit=50)
@@ -234,7 +225,7 @@ def test_a_users_top_memories_by_confidence_read_the_compound_index(make_engine:
         for i in range(4000)
     ]
     sids = engine.insert_many("memory", docs)
-    _analyze(engine, MEMORY.table)
+    engine.analyze(MEMORY.name)
     stored = [{"sid": s, **d} for s, d in zip(sids, docs)]
     top = Query(filters=[Cond("user_sid", "eq", "u7")], order_by="confidence", descending=True, limit=10)
     plan = _explain(engine, "memory", top)
@@ -261,7 +252,7 @@ def test_a_users_usage_window_reads_the_compound_index(make_engine: Callable[...
         for i in range(10000)
     ]
     sids = engine.insert_many("usage", docs)
-    _analyze(engine, USAGE.table)
+    engine.analyze(USAGE.name)
     stored = [{"sid": s, **d} for s, d in zip(sids, docs)]
     agg = Aggregation(group_by=["model"], metrics=(Metric("count"), Metric("sum", "total_tokens")),
                       filters=[Cond("user_sid", "eq", "u7"), Cond("created_at", "gte", _time(90 * 86400))])
@@ -316,7 +307,7 @@ def test_postgres_runs_index_ordered_finds_on_a_generic_plan(
     assert isinstance(engine, PostgresEngine)
     docs = _audit_docs(3000)
     sids = engine.insert_many("audit", docs)
-    _analyze(engine, COMPOUND.table)
+    engine.analyze(COMPOUND.name)
     stored = [{"sid": s, **d} for s, d in zip(sids, docs)]
     queries = [
         Query(filters=[Cond("tool_name", "eq", tool)], order_by="created_at", descending=True, limit=50)
