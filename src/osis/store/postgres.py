@@ -335,7 +335,8 @@ class PostgresEngine(Engine):
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"osis-store:{self._schema}",))
             # Looked up before any DDL: even "IF NOT EXISTS" needs the privilege to create,
             # and a role that only reads and writes an existing store has none.
-            if not conn.execute(_METADATA_CURRENT_SQL, (self._schema,)).fetchone()[0]:
+            current = conn.execute(_METADATA_CURRENT_SQL, (self._schema,)).fetchone()
+            if not (current and current[0]):
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
                 conn.execute(
                     f"CREATE TABLE IF NOT EXISTS {self._meta('osis_meta')} (key text PRIMARY KEY, value text NOT NULL)"
