@@ -26,7 +26,7 @@ from osis.store.sqlite import SqliteEngine
 from osis.store.url import PostgresConfig, parse_url
 from tests.migrate.conftest import COLLECTIONS, checksums, documents, file_digest
 from tests.migrate.legacy_files import HUGE, Quirk, current_file, quirk_id
-from tests.store.conftest import _drop_schema, analyzed_tables, postgres_dsn, table_locked, with_option
+from tests.store.conftest import _drop_schema, analyzed_tables, non_owner, postgres_dsn, table_locked, with_option
 
 MODELS: dict[str, type[Any]] = {
     "agent_audit_entry": m.AgentAuditEntry,
@@ -589,6 +589,22 @@ def test_a_failed_analysis_is_reported_not_fatal(
     assert f"planner statistics not refreshed ({report.analyze_error}); `osis serve`" in report.summary()
     assert report.summary().endswith(f"OK: every migrated row verified ({report.seconds:.1f} s)")
     assert report.to_json()["planner_statistics"]["error"] == report.analyze_error
+
+
+@pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
+def test_a_role_that_may_not_analyse_is_told_so(
+    current_legacy: tuple[Path, list[Quirk]], store_url: str, migrate: Callable[..., Report]
+) -> None:
+    """Migrating as a role that may write the store but does not own it: the rows are all
+    there, and the report does not promise that `osis serve` (as that role) analyses later."""
+    legacy, _ = current_legacy
+    open_store(store_url).close()  # the owner creates the store
+    with non_owner(store_url) as url:
+        report = migrate(legacy, url)
+    assert report.ok and report.analyzed == [] and not report.analyze_later
+    assert report.analyze_error is not None
+    assert "may not ANALYZE" in report.analyze_error and "osis_agent_memory" in report.analyze_error
+    assert f"planner statistics not refreshed ({report.analyze_error})\n" in report.summary()
 
 
 @pytest.mark.parametrize(

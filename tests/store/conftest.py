@@ -174,3 +174,33 @@ def table_locked(conninfo: str, table: str) -> Iterator[None]:
     finally:
         release.set()
         holder.join()
+
+
+@contextlib.contextmanager
+def non_owner(store_url: str) -> Iterator[str]:
+    """``store_url`` as seen by a new login role that may read and write the store's
+    tables (already created by their owner) but owns none of them, as an application
+    role set up by an operator would; the role is dropped afterwards."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    from osis.store.url import PostgresConfig, parse_url
+
+    config = parse_url(store_url)
+    assert isinstance(config, PostgresConfig)
+    role = f"osis_test_role_{uuid.uuid4().hex[:8]}"
+    schema = f'"{config.schema}"'
+    with psycopg.connect(config.conninfo, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}")
+        conn.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}")
+    parts = urlsplit(store_url)
+    host = parts.netloc.rpartition("@")[2]
+    try:
+        yield urlunsplit(parts._replace(netloc=f"{role}@{host}"))
+    finally:
+        with psycopg.connect(config.conninfo, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")

@@ -25,6 +25,7 @@ from osis.store import (
     ExtensionUnavailable,
     IndexedField,
     Metric,
+    NotPermitted,
     Query,
     SchemaMismatch,
     open_engine,
@@ -34,7 +35,7 @@ from osis.store.postgres import PostgresEngine
 from osis.store.postgres_search import like_pattern, side_index, side_table
 
 from . import oracle
-from .conftest import AUDIT, postgres_dsn
+from .conftest import AUDIT, non_owner, postgres_dsn
 
 pytestmark = pytest.mark.postgres
 
@@ -308,3 +309,43 @@ def test_a_refused_change_is_reported_before_a_missing_pg_trgm(no_trgm_url: str)
         changed = replace(plain, indexed=(IndexedField("n", "str"),))
         with pytest.raises(SchemaMismatch, match="field 'n' changed kind from int to str"):
             engine.open([changed, AUDIT])
+
+
+@pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
+def test_a_role_that_owns_nothing_uses_an_existing_store(
+    make_engine: Callable[..., Engine], store_url: str
+) -> None:
+    """An operator creates the store as its owner and runs the service as a role that may
+    only read and write its tables: opening must not need DDL when nothing changed, and
+    the background search indexer works with those privileges."""
+    owner = make_engine([AUDIT], url=f"{store_url}&indexer=off")
+    with non_owner(store_url) as url:
+        engine = make_engine([AUDIT], url=url)
+        sid = engine.insert("audit", {"arguments": "quokka sighting", "created_at": "2027-01-01T00:00:00Z"})["sid"]
+        engine.insert_many("audit", [{"arguments": f"call {i}", "created_at": "2027-01-01T00:00:01Z"} for i in range(50)])
+        assert engine.index_search("audit") == 51
+        assert [d["sid"] for d in engine.find("audit", Query(search="QUOKKA"))] == [sid]
+        assert engine._sides["audit"].may_clean is False  # type: ignore[attr-defined]  # merging was refused
+        assert engine.delete("audit", sid) and owner.get("audit", sid) is None
+        engine.close()
+
+
+@pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
+def test_a_role_that_owns_nothing_may_not_change_the_layout(
+    make_engine: Callable[..., Engine], store_url: str
+) -> None:
+    owner = make_engine([AUDIT], url=f"{store_url}&indexer=off")
+    sid = owner.insert("audit", {"tool_name": "t", "created_at": "2027-01-01T00:00:00Z"})["sid"]
+    wider = replace(AUDIT, indexed=(*AUDIT.indexed, IndexedField("kind", "str")))
+    with non_owner(store_url) as url:
+        engine = open_engine(url)
+        try:
+            with pytest.raises(NotPermitted, match=r"role 'osis_test_role_\w+' may not change the store's layout"
+                               r" \(must be owner of table osis_audit\); open it once as the owner of schema"):
+                engine.open([wider])
+        finally:
+            engine.close()
+    owner.close()
+    reopened = make_engine([AUDIT], url=f"{store_url}&indexer=off")  # nothing changed
+    assert reopened.get("audit", sid) is not None
+

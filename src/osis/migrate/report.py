@@ -115,6 +115,8 @@ class Report:
     analyzed: list[str] = field(default_factory=list)
     analyze_error: str | None = None
     analyze_seconds: float = 0.0
+    # False when the store's role may not analyse (osis serve will not either).
+    analyze_later: bool = True
 
     @property
     def ok(self) -> bool:
@@ -199,10 +201,8 @@ class Report:
                 f"planner statistics refreshed for {len(self.analyzed)} collections ({self.analyze_seconds:.1f} s)"
             )
         if self.analyze_error is not None:
-            out.append(
-                f"planner statistics not refreshed ({self.analyze_error}); `osis serve` refreshes them in the"
-                " background"
-            )
+            later = "; `osis serve` refreshes them in the background" if self.analyze_later else ""
+            out.append(f"planner statistics not refreshed ({self.analyze_error}){later}")
         if self.mode == "dry-run":
             out.append("dry run: the store was not touched")
         elif self.ok:

@@ -17,7 +17,7 @@ from typing import IO, Literal, TextIO, TypeVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from osis.server import open_store
-from osis.store import Engine, StoreError
+from osis.store import Engine, NotPermitted, StoreError
 from osis.store.url import PostgresConfig, SqliteConfig, parse_url
 
 from .legacy import LegacyError, LegacyFile
@@ -100,11 +100,15 @@ def _analyze(engine: Engine, report: Report) -> None:
     migrated store (the operator's dashboard) are planned on its real size and values.
 
     A failure here is reported, not raised: every row is migrated and verified by now,
-    and `osis serve` refreshes the statistics in its background thread anyway.
+    and `osis serve` refreshes the statistics in its background thread anyway (unless
+    the store's role may not analyse them: the report then says so).
     """
     started = time.monotonic()
     try:
         engine.analyze()
+    except NotPermitted as exc:
+        report.analyze_error = str(exc)
+        report.analyze_later = False
     except StoreError as exc:
         report.analyze_error = str(exc)
     else:

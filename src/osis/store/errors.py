@@ -61,3 +61,7 @@ class InvalidQuery(StoreError):
 
 class ExtensionUnavailable(StoreError):
     """A database extension the layout needs (PostgreSQL ``pg_trgm``) cannot be enabled."""
+
+
+class NotPermitted(StoreError):
+    """The database role may not do what was asked (PostgreSQL: ``ANALYZE`` a table it does not own)."""

@@ -48,6 +48,7 @@ from .engine import Engine, Row
 from .errors import (
     DuplicateSid,
     ExtensionUnavailable,
+    NotPermitted,
     SchemaMismatch,
     StoreError,
     StoreFull,
@@ -95,6 +96,13 @@ _TYPES = {
 
 log = logging.getLogger("osis.store")
 
+# Whether the schema already has the store's metadata tables, as this version makes them.
+_METADATA_CURRENT_SQL = (
+    "SELECT count(*) = 2 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = %s AND NOT a.attisdropped AND ((c.relname = 'osis_meta' AND a.attname = 'value')"
+    " OR (c.relname = 'osis_collections' AND a.attname = 'search_watermark'))"
+)
 _SQL_MEMO_SIZE = 1024  # memoised find statements per engine
 _COPY_MIN_ROWS = 64  # batches at least this large are written with COPY
 # While the server is unreachable, a request waits at most this long for a connection, so
@@ -325,15 +333,22 @@ class PostgresEngine(Engine):
         with self._conn("open") as conn, conn.transaction():
             # Serialise concurrent openers of the same schema (DDL races otherwise).
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"osis-store:{self._schema}",))
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {self._meta('osis_meta')} (key text PRIMARY KEY, value text NOT NULL)")
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._meta('osis_collections')} (name text PRIMARY KEY, spec text NOT NULL)"
-            )
-            conn.execute(
-                f"ALTER TABLE {self._meta('osis_collections')}"
-                " ADD COLUMN IF NOT EXISTS search_watermark bigint NOT NULL DEFAULT 0"
-            )
+            # Looked up before any DDL: even "IF NOT EXISTS" needs the privilege to create,
+            # and a role that only reads and writes an existing store has none.
+            current = conn.execute(_METADATA_CURRENT_SQL, (self._schema,)).fetchone()
+            if not (current and current[0]):
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {self._meta('osis_meta')} (key text PRIMARY KEY, value text NOT NULL)"
+                )
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {self._meta('osis_collections')}"
+                    " (name text PRIMARY KEY, spec text NOT NULL)"
+                )
+                conn.execute(
+                    f"ALTER TABLE {self._meta('osis_collections')}"
+                    " ADD COLUMN IF NOT EXISTS search_watermark bigint NOT NULL DEFAULT 0"
+                )
             row = conn.execute(f"SELECT value FROM {self._meta('osis_meta')} WHERE key = 'format_version'").fetchone()
             if row is None:
                 conn.execute(
@@ -349,7 +364,14 @@ class PostgresEngine(Engine):
                     f"UPDATE {self._meta('osis_meta')} SET value = %s WHERE key = 'format_version'",
                     (str(FORMAT_VERSION),),
                 )
-            _PostgresApplier(conn, self._schema).open(layouts, record)
+            try:
+                _PostgresApplier(conn, self._schema).open(layouts, record)
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise NotPermitted(
+                    f"{self._config.redacted}: role {conn.info.user!r} may not change the store's layout"
+                    f" ({_first_line(exc)}); open it once as the owner of schema {self._schema!r} to apply"
+                    " the schema change, then again as this role"
+                ) from exc
             doc_types = {}
             for name, layout in layouts.items():
                 row = conn.execute(
@@ -377,9 +399,10 @@ class PostgresEngine(Engine):
         transaction of its own (see :mod:`osis.store.postgres_stats`)."""
         names = stats.table_names(layouts)
         with self._conn("analyze") as conn:
-            for name in names:
-                stats.analyze(conn, self._schema, name)
-        self._upkeep.attempted(names)
+            try:
+                stats.analyze_all(conn, self._schema, names)
+            finally:
+                self._upkeep.attempted(names)
 
     def _maintain(self) -> None:
         """Background: analyse the tables that changed a lot since their last analysis.
@@ -396,7 +419,15 @@ class PostgresEngine(Engine):
             return
         try:
             with self._conn("planner statistics upkeep") as conn:
-                stale = self._upkeep.stale(stats.read(conn, self._schema, names))
+                tables = stats.read(conn, self._schema, names)
+                refused = self._upkeep.newly_refused(tables)
+                if refused:
+                    log.warning(
+                        "planner statistics: role %r may not ANALYZE %s (not the owner); left to autovacuum",
+                        conn.info.user,
+                        ", ".join(refused),
+                    )
+                stale = self._upkeep.stale(tables)
                 self._upkeep.attempted(stale)
                 for name in stale:
                     if not stats.analyze(conn, self._schema, name, background=True):
@@ -433,8 +464,7 @@ class PostgresEngine(Engine):
             if done < search.BATCH_ROWS or busy:
                 break
         if total:
-            with self._conn("search indexing") as conn:
-                side.clean_pending(conn, self._schema)
+            self._clean_pending(side)
         return total
 
     def index_search(self, collection: str | None = None) -> int:
@@ -456,9 +486,18 @@ class PostgresEngine(Engine):
                 total += done
                 if mark >= horizon and done < search.BATCH_ROWS:
                     break
-            with self._conn("search indexing") as conn:
-                side.clean_pending(conn, self._schema)
+            self._clean_pending(side)
         return total
+
+    def _clean_pending(self, side: search.SideTable) -> None:
+        with self._conn("search indexing") as conn:
+            if not side.clean_pending(conn, self._schema):
+                log.info(
+                    "search index of %s: role %r does not own it, so its pending entries are merged by"
+                    " autovacuum or once they reach gin_pending_list_limit",
+                    side.layout.name,
+                    conn.info.user,
+                )
 
     def search_backlog(self, collection: str) -> int:
         """Rows of ``collection`` not yet in its search index."""

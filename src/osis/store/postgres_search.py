@@ -158,6 +158,7 @@ class SideTable:
 
     def __init__(self, schema: str, layout: Layout) -> None:
         self.layout = layout
+        self.may_clean = True  # whether this role may merge the GIN pending lists (their owner)
         table = f"{quote(schema)}.{quote(layout.table)}"
         self.table = table
         self.side = f"{quote(schema)}.{quote(side_table(layout))}"
@@ -247,13 +248,26 @@ class SideTable:
         assert row is not None
         return int(row[0])
 
-    def clean_pending(self, conn: psycopg.Connection[Any], schema: str) -> None:
-        """Merge the GIN pending lists the indexer filled, so searches do not scan them."""
+    def clean_pending(self, conn: psycopg.Connection[Any], schema: str) -> bool:
+        """Merge the GIN pending lists the indexer filled, so searches do not scan them.
+
+        Only the indexes' owner may: for any other role (one that reads and writes a
+        store it does not own) this returns False the first time and does nothing
+        after, leaving the lists to be merged when they reach ``gin_pending_list_limit``
+        and by autovacuum.  ``conn`` is in autocommit mode, so the refusal aborts nothing.
+        """
+        if not self.may_clean:
+            return True
         for field in self.layout.search:
-            conn.execute(
-                "SELECT gin_clean_pending_list(%s::regclass)",
-                (f"{quote(schema)}.{quote(side_index(self.layout, field))}",),
-            )
+            try:
+                conn.execute(
+                    "SELECT gin_clean_pending_list(%s::regclass)",
+                    (f"{quote(schema)}.{quote(side_index(self.layout, field))}",),
+                )
+            except psycopg.errors.InsufficientPrivilege:
+                self.may_clean = False
+                return False
+        return True
 
 
 class SearchMarks:

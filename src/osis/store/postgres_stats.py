@@ -39,6 +39,15 @@ Not fighting autovacuum
     request for ``deadlock_timeout`` (1 s by default), so waiting longer would cancel
     autovacuum's work; a table it is busy with is skipped until a later round.
     Each ``ANALYZE`` is its own short transaction, holding no lock writers wait for.
+
+A role that may not analyse a table
+    Only a table's owner, the database's owner or a superuser (from PostgreSQL 17
+    also a role with the table's ``MAINTAIN`` privilege) may analyse it; anyone else's
+    ``ANALYZE`` skips it with a server warning, not an error, and leaves its counters
+    as they were.  The catalogue query says which tables the role may analyse: the
+    background thread leaves the others alone (the engine says so once), and an
+    explicit analysis raises :class:`NotPermitted` naming them rather than report
+    statistics it did not refresh.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from typing import Any
 
 import psycopg
 
+from .errors import NotPermitted
 from .layout import Layout
 from .postgres_search import side_table
 from .sql import quote
@@ -82,6 +92,7 @@ class TableStats:
     pages_now: int  # heap pages now
     changed: int  # rows inserted, updated or deleted since the last analysis
     analyzed_ago: float | None  # seconds since the last analysis, by anyone; None: never
+    permitted: bool = True  # whether this role may analyse it
 
     @property
     def stale(self) -> bool:
@@ -90,11 +101,20 @@ class TableStats:
         return self.pages_now >= max(MIN_PAGES, 2 * self.pages_then)
 
 
+# Who may analyse a table (the rule ANALYZE applies; superusers are members of every role).
+_PERMITTED = (
+    "(pg_has_role(c.relowner, 'USAGE')"
+    " OR pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE'){maintain})"
+)
+_MAINTAIN = " OR has_table_privilege(c.oid, 'MAINTAIN')"  # PostgreSQL 17 and later
+_MAINTAIN_SINCE = 170000
+
 _READ_SQL = (
     "SELECT c.relname, greatest(c.reltuples, 0), c.relpages,"
     " pg_relation_size(c.oid) / current_setting('block_size')::bigint,"
     " COALESCE(s.n_mod_since_analyze, 0),"
-    " extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze))"
+    " extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze)),"
+    f" {_PERMITTED}"
     " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
     " LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid"
     " WHERE n.nspname = %s AND c.relname = ANY(%s) AND c.relkind = 'r'"
@@ -102,11 +122,34 @@ _READ_SQL = (
 
 
 def read(conn: psycopg.Connection[Any], schema: str, names: list[str]) -> list[TableStats]:
-    rows = conn.execute(_READ_SQL, (schema, names)).fetchall()
+    maintain = _MAINTAIN if conn.info.server_version >= _MAINTAIN_SINCE else ""
+    rows = conn.execute(_READ_SQL.format(maintain=maintain), (schema, names)).fetchall()
     return [
-        TableStats(name, float(then), int(pages), int(now), int(changed), None if ago is None else float(ago))
-        for name, then, pages, now, changed, ago in rows
+        TableStats(
+            name, float(then), int(pages), int(now), int(changed), None if ago is None else float(ago), bool(permitted)
+        )
+        for name, then, pages, now, changed, ago, permitted in rows
     ]
+
+
+def analyze_all(conn: psycopg.Connection[Any], schema: str, names: list[str]) -> None:
+    """``ANALYZE`` each of ``names``, waiting for locks as needed; raises
+    :class:`NotPermitted` naming the tables this role may not analyse (after
+    analysing the others), since PostgreSQL itself would only warn and skip them."""
+    refused = {t.name for t in read(conn, schema, names) if not t.permitted}
+    for name in names:
+        if name not in refused:
+            analyze(conn, schema, name)
+    if refused:
+        raise NotPermitted(_refusal(conn, schema, sorted(refused)))
+
+
+def _refusal(conn: psycopg.Connection[Any], schema: str, names: list[str]) -> str:
+    tables = ", ".join(f"{schema}.{name}" for name in names)
+    return (
+        f"role {conn.info.user!r} may not ANALYZE {tables}: only a table's owner, the database's owner"
+        " or a superuser may; run osis as the owner, or leave the statistics to autovacuum"
+    )
 
 
 def analyze(conn: psycopg.Connection[Any], schema: str, name: str, *, background: bool = False) -> bool:
@@ -131,6 +174,7 @@ class Upkeep:
     def __init__(self) -> None:
         self._checked = float("-inf")
         self._attempted: dict[str, float] = {}  # table -> monotonic time of this engine's last ANALYZE
+        self._refused: set[str] = set()  # tables this role may not analyse, already reported
 
     def due(self) -> bool:
         """Whether ``CHECK_EVERY`` has passed since the last look (and count this one)."""
@@ -141,15 +185,22 @@ class Upkeep:
         return True
 
     def stale(self, tables: list[TableStats]) -> list[str]:
-        """The tables to analyse now: stale, and not analysed within ``RECENT`` seconds."""
+        """The tables to analyse now: stale, permitted, and not analysed within ``RECENT`` seconds."""
         now = time.monotonic()
         return [
             t.name
             for t in tables
             if t.stale
+            and t.permitted
             and (t.analyzed_ago is None or t.analyzed_ago >= RECENT)
             and now - self._attempted.get(t.name, float("-inf")) >= RECENT
         ]
+
+    def newly_refused(self, tables: list[TableStats]) -> list[str]:
+        """The tables this role may not analyse that were not reported before (reported once)."""
+        fresh = [t.name for t in tables if not t.permitted and t.name not in self._refused]
+        self._refused.update(fresh)
+        return fresh
 
     def attempted(self, names: Iterable[str]) -> None:
         now = time.monotonic()
