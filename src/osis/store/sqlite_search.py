@@ -147,7 +147,7 @@ def prefilter_part(needle: str) -> str:
     return needle[commonness.index(min(commonness)) :]  # the earliest of equals: the longest suffix
 
 
-def prefilter_sql(params: list[Any], needle: str, prefix: str = "t.") -> str:
+def prefilter_sql(params: list[Any], needle: str) -> str:
     """Necessary condition for a match: the needle's :func:`prefilter_part` occurs in
     the document's JSON text.
 
@@ -161,16 +161,16 @@ def prefilter_sql(params: list[Any], needle: str, prefix: str = "t.") -> str:
     # SQLite marks the statement to be prepared again after every new binding: about
     # 0.25M instructions, a tenth of the benchmark's common-term search (callgrind).
     # The expression is constant, so SQLite computes it once per execution.
-    return f"{prefix}doc LIKE (? || '') ESCAPE '\\'"
+    return "t.doc LIKE (? || '') ESCAPE '\\'"
 
 
-def verify_sql(layout: Layout, needle: str, params: list[Any], prefix: str = "t.") -> str:
+def verify_sql(layout: Layout, needle: str, params: list[Any]) -> str:
     """True when ``needle`` (already folded) occurs in one of the search fields
     (exact, in SQL; the cheap prefilter runs first when it is sound)."""
-    pre = prefilter_sql(params, needle, prefix) if prefilter_sound(needle) else None
+    pre = prefilter_sql(params, needle) if prefilter_sound(needle) else None
     terms = []
     for field in layout.search:
-        terms.append(f"instr({_text_expr(field, prefix)}, ?) > 0")
+        terms.append(f"instr({_text_expr(field, 't.')}, ?) > 0")
         params.append(needle)
     exact = "(" + " OR ".join(terms) + ")"
     return exact if pre is None else f"({pre} AND {exact})"
@@ -310,14 +310,29 @@ def candidates_source(layout: Layout, needle: str, params: list[Any]) -> str:
     )
 
 
-def budgeted_walk(walk: str, walk_params: list[Any], needle: str, budget: int) -> tuple[str, list[Any]]:
+def prefiltered_key_sql(params: list[Any], needle: str) -> str:
+    """The key column of :func:`budgeted_walk`'s walk: the row's key where the
+    prefilter passes, else NULL.
+
+    Why the prefilter sits in the walk's column list, not in the ``WHERE`` over it:
+    the walk's rows leave its co-routine in registers that point into the table's
+    pages, and reading one outside it copies it first: the whole document, for the
+    ``LIKE``'s argument.  Inside, ``LIKE`` reads the document in place, and the
+    ``WHERE`` outside tests the key, an integer.  Only the matches' documents are
+    copied, into the result row.
+    """
+    return f"CASE WHEN {prefilter_sql(params, needle)} THEN t.id END AS hit"
+
+
+def budgeted_walk(walk: str, walk_params: list[Any], budget: int) -> tuple[str, list[Any]]:
     """The statement ``find`` walks in order with: the rows of ``walk`` (a SELECT of
-    key, document, ordering value in the query's total order) whose document passes
-    the prefilter, in two parts separated by *budget markers* (rows of NULLs).
+    :func:`prefiltered_key_sql`, document and ordering value in the query's total order)
+    that passed the prefilter, in two parts separated by *budget markers* (rows of
+    NULLs).
 
     The first part is the prefilter's matches among the first ``budget`` rows of the
-    walk; the second, the matches among the rows after them.  The prefilter is a
-    ``WHERE`` over each part, so only matches reach Python, and one statement keeps
+    walk; the second, the matches among the rows after them.  A ``WHERE`` over each
+    part keeps the matches, so only they reach Python, and one statement keeps
     both parts on one read snapshot however long the engine pauses at the markers
     to decide whether to walk on (:func:`is_dense`, run on the same connection).
     SQLite does not flatten a subquery with a ``LIMIT`` into an outer ``WHERE`` or
@@ -332,10 +347,9 @@ def budgeted_walk(walk: str, walk_params: list[Any], needle: str, budget: int) -
     rather than the first match of the second part, which for a rare term means
     reading the whole table before the engine decided to walk on.
     """
-    params = [*walk_params, budget]
-    first = f"SELECT * FROM ({walk} LIMIT ?) AS w WHERE {prefilter_sql(params, needle, 'w.')}"
-    params += [*walk_params, budget]
-    rest = f"SELECT * FROM ({walk} LIMIT -1 OFFSET ?) AS w WHERE {prefilter_sql(params, needle, 'w.')}"
+    params = [*walk_params, budget, *walk_params, budget]
+    first = f"SELECT * FROM ({walk} LIMIT ?) AS w WHERE w.hit IS NOT NULL"
+    rest = f"SELECT * FROM ({walk} LIMIT -1 OFFSET ?) AS w WHERE w.hit IS NOT NULL"
     marker = " UNION ALL SELECT NULL, NULL, NULL"
     return first + marker + marker + " UNION ALL " + rest, params
 
