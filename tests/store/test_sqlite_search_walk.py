@@ -181,7 +181,8 @@ def test_a_write_during_the_pause(
 def test_the_walk_runs_as_coroutines_in_order(tmp_path: Path) -> None:
     """Each part of the walk is a co-routine over the ordering index: SQLite neither
     flattens the limited subquery into the outer WHERE nor materialises or sorts it,
-    so rows come in the walk's order and only as far as they are fetched."""
+    so rows come in the walk's order and only as far as they are fetched.  Each
+    co-routine applies the prefilter itself."""
     engine = _open(tmp_path / "plan.db")
     layout = engine._layouts["audit"]
     with engine._read() as conn:
@@ -195,6 +196,13 @@ def test_the_walk_runs_as_coroutines_in_order(tmp_path: Path) -> None:
             index = f"USING INDEX {layout.table}__{query.order_by}__"
             assert sum(index in detail for detail in plan) == 2, plan
             assert not [detail for detail in plan if "MATERIALIZE" in detail or "TEMP B-TREE" in detail], plan
+            # The prefilter runs inside each co-routine, where LIKE reads the document
+            # in place (outside, SQLite copies it out of the co-routine's registers first).
+            program = list(conn.execute("EXPLAIN " + sql, params))
+            bodies = [(op[4], op[3]) for op in program if op[1] == "InitCoroutine" and op[3]]  # (P3, P2)
+            likes = [op[0] for op in program if op[1] == "Function" and str(op[5]).startswith("like(")]
+            assert len(bodies) == len(likes) == 2, program
+            assert all(any(start <= at < end for start, end in bodies) for at in likes), program
     engine.close()
 
 

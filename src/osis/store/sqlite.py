@@ -703,16 +703,18 @@ class SqliteEngine(Engine):
             return [r[0] for r in conn.execute(f"SELECT id FROM {quote(layout.table)} ORDER BY id")]
 
     def _plain_sql(self, layout: Layout, rq: ResolvedQuery, limit: int | None, source: str,
-                   clauses: list[str], params: list[Any], paged: bool = True, walk: bool = False) -> str:
+                   clauses: list[str], params: list[Any], paged: bool = True, walk: bool = False,
+                   key: str = "t.id") -> str:
         """SELECT of (key, document, ordering value) with filters, keyset and order, and
         with ``paged`` the limit and offset too (else the caller applies them).  With
-        ``walk`` the filters stay off their indexes: the ordering index is walked."""
+        ``walk`` the filters stay off their indexes: the ordering index is walked.
+        ``key`` is the key column's expression (its parameters already in ``params``)."""
         clauses = clauses + filters_sql(_D, rq.conds, params, walk=rq.order if walk else None)
         keyset = keyset_sql(_D, rq, params)
         if keyset:
             clauses.append(keyset)
         order_col = f"t.{quote(rq.order.name)}" if rq.order else "NULL"
-        sql = f"SELECT t.id, t.doc, {order_col} FROM {source}{where_sql(clauses)} ORDER BY {order_sql(_D, rq)}"
+        sql = f"SELECT {key}, t.doc, {order_col} FROM {source}{where_sql(clauses)} ORDER BY {order_sql(_D, rq)}"
         return sql + limit_sql(_D, limit, rq.offset, params) if paged else sql
 
     def _cached_sql(
@@ -756,8 +758,9 @@ class SqliteEngine(Engine):
         if len(needle) < search.TRIGRAM:  # no index to fall back on
             sql = self._plain_sql(layout, rq, None, table, [search.prefilter_sql(params, needle)], params, paged=False)
         else:
-            walk = self._plain_sql(layout, rq, None, table, [], params, paged=False)
-            sql, params = search.budgeted_walk(walk, params, needle, search.WALK_ATTEMPT_ROWS)
+            key = search.prefiltered_key_sql(params, needle)
+            walk = self._plain_sql(layout, rq, None, table, [], params, paged=False, key=key)
+            sql, params = search.budgeted_walk(walk, params, search.WALK_ATTEMPT_ROWS)
         if rq.after is not None:
             return sql, tuple(params)
         return self._remember_sql(memo_key, rq, sql, params)

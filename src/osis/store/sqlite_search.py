@@ -32,10 +32,12 @@ Index shape
 Exactness
     Every candidate (index hit or tail row) is checked against the real field
     text.  When the needle holds no character JSON escapes, a field match implies
-    the needle occurs verbatim in the stored JSON text, so ``doc LIKE '%needle%'``
+    the needle occurs verbatim in the stored JSON text, so a ``LIKE`` on that text
     (no JSON parsing) filters first and ``find`` makes the exact decision in
     Python on the documents it decodes anyway; otherwise, and for ``count`` and
-    ``aggregate``, the exact check runs in SQL on the extracted fields.
+    ``aggregate``, the exact check runs in SQL on the extracted fields.  The
+    ``LIKE`` looks for the needle's suffix from its rarest character, which is
+    cheaper than the whole needle and still necessary (:func:`prefilter_part`).
 
 Choosing a plan
     For an ordered query with a limit and a term that is *common*, walking the
@@ -63,6 +65,7 @@ Background work
 
 from __future__ import annotations
 
+import functools
 import math
 import sqlite3
 import time
@@ -112,29 +115,62 @@ def like_pattern(needle: str) -> str:
     return f"%{escaped}%"
 
 
-def prefilter_sql(params: list[Any], needle: str, prefix: str = "t.") -> str:
-    """Necessary condition for a match: the needle occurs in the document's JSON text.
+# ASCII characters from the most to the least common in an agent's JSON documents,
+# in lower case (needles arrive folded; LIKE stops at either case of a letter):
+# English letter frequencies, with the space, the punctuation of JSON
+# keys and numbers, and digits (timestamps) placed among them.  Only the order
+# matters, and only roughly (see :func:`prefilter_part`); characters not listed
+# are rarer than all of these.
+_COMMON_FIRST = " etaoinsrhldcu:,m0123456789pfgwy_b.v/-kxjqz"
+_COMMONNESS = {c: len(_COMMON_FIRST) - i for i, c in enumerate(_COMMON_FIRST)}
+_NON_ASCII = len(_COMMON_FIRST) + 1  # LIKE's slow path: see prefilter_part
+
+
+@functools.lru_cache(maxsize=256)  # a search's needle recurs; the choice costs ~1 µs
+def prefilter_part(needle: str) -> str:
+    """The part of ``needle`` the prefilter looks for: the suffix that starts at its
+    rarest character, keeping at least a trigram (or the whole of a shorter needle).
+
+    Why not the whole needle: ``LIKE '%abc%'`` skips through the text with
+    ``strcspn`` to each occurrence of ``a`` (either case) and tries to match the
+    rest of the pattern there (SQLite's ``patternCompare``, ``func.c``), so its cost
+    follows how often the pattern's first character occurs in the text, not how
+    long the text is.  "error" stops at every ``e`` of a document (43 in the
+    benchmark's 488 bytes), "rror" at every ``r`` (20).  A suffix matches
+    wherever the needle does, so the prefilter stays a necessary condition; the
+    few documents it lets through in vain are decoded and dropped by the exact
+    check.  A non-ASCII first character gets no ``strcspn``: SQLite then decodes
+    and compares every character of the text, so such a start comes last.
+    """
+    starts = needle[: len(needle) - min(len(needle), TRIGRAM) + 1]
+    commonness = [_COMMONNESS.get(c, 0) if c < "\x80" else _NON_ASCII for c in starts]
+    return needle[commonness.index(min(commonness)) :]  # the earliest of equals: the longest suffix
+
+
+def prefilter_sql(params: list[Any], needle: str) -> str:
+    """Necessary condition for a match: the needle's :func:`prefilter_part` occurs in
+    the document's JSON text.
 
     ``LIKE`` folds ASCII case like the search does and needs no JSON parsing, so
     it costs a fraction of extracting the fields.  Only sound when
     :func:`prefilter_sound` says so.
     """
-    params.append(like_pattern(needle))
+    params.append(like_pattern(prefilter_part(needle)))
     # The pattern is an expression, not a bare parameter, so that SQLite's LIKE
     # optimisation never reads its value: when it does (any WHERE term "x LIKE ?"),
     # SQLite marks the statement to be prepared again after every new binding: about
     # 0.25M instructions, a tenth of the benchmark's common-term search (callgrind).
     # The expression is constant, so SQLite computes it once per execution.
-    return f"{prefix}doc LIKE (? || '') ESCAPE '\\'"
+    return "t.doc LIKE (? || '') ESCAPE '\\'"
 
 
-def verify_sql(layout: Layout, needle: str, params: list[Any], prefix: str = "t.") -> str:
+def verify_sql(layout: Layout, needle: str, params: list[Any]) -> str:
     """True when ``needle`` (already folded) occurs in one of the search fields
     (exact, in SQL; the cheap prefilter runs first when it is sound)."""
-    pre = prefilter_sql(params, needle, prefix) if prefilter_sound(needle) else None
+    pre = prefilter_sql(params, needle) if prefilter_sound(needle) else None
     terms = []
     for field in layout.search:
-        terms.append(f"instr({_text_expr(field, prefix)}, ?) > 0")
+        terms.append(f"instr({_text_expr(field, 't.')}, ?) > 0")
         params.append(needle)
     exact = "(" + " OR ".join(terms) + ")"
     return exact if pre is None else f"({pre} AND {exact})"
@@ -274,14 +310,29 @@ def candidates_source(layout: Layout, needle: str, params: list[Any]) -> str:
     )
 
 
-def budgeted_walk(walk: str, walk_params: list[Any], needle: str, budget: int) -> tuple[str, list[Any]]:
+def prefiltered_key_sql(params: list[Any], needle: str) -> str:
+    """The key column of :func:`budgeted_walk`'s walk: the row's key where the
+    prefilter passes, else NULL.
+
+    Why the prefilter sits in the walk's column list, not in the ``WHERE`` over it:
+    the walk's rows leave its co-routine in registers that point into the table's
+    pages, and reading one outside it copies it first: the whole document, for the
+    ``LIKE``'s argument.  Inside, ``LIKE`` reads the document in place, and the
+    ``WHERE`` outside tests the key, an integer.  Only the matches' documents are
+    copied, into the result row.
+    """
+    return f"CASE WHEN {prefilter_sql(params, needle)} THEN t.id END AS hit"
+
+
+def budgeted_walk(walk: str, walk_params: list[Any], budget: int) -> tuple[str, list[Any]]:
     """The statement ``find`` walks in order with: the rows of ``walk`` (a SELECT of
-    key, document, ordering value in the query's total order) whose document passes
-    the prefilter, in two parts separated by *budget markers* (rows of NULLs).
+    :func:`prefiltered_key_sql`, document and ordering value in the query's total order)
+    that passed the prefilter, in two parts separated by *budget markers* (rows of
+    NULLs).
 
     The first part is the prefilter's matches among the first ``budget`` rows of the
-    walk; the second, the matches among the rows after them.  The prefilter is a
-    ``WHERE`` over each part, so only matches reach Python, and one statement keeps
+    walk; the second, the matches among the rows after them.  A ``WHERE`` over each
+    part keeps the matches, so only they reach Python, and one statement keeps
     both parts on one read snapshot however long the engine pauses at the markers
     to decide whether to walk on (:func:`is_dense`, run on the same connection).
     SQLite does not flatten a subquery with a ``LIMIT`` into an outer ``WHERE`` or
@@ -296,10 +347,9 @@ def budgeted_walk(walk: str, walk_params: list[Any], needle: str, budget: int) -
     rather than the first match of the second part, which for a rare term means
     reading the whole table before the engine decided to walk on.
     """
-    params = [*walk_params, budget]
-    first = f"SELECT * FROM ({walk} LIMIT ?) AS w WHERE {prefilter_sql(params, needle, 'w.')}"
-    params += [*walk_params, budget]
-    rest = f"SELECT * FROM ({walk} LIMIT -1 OFFSET ?) AS w WHERE {prefilter_sql(params, needle, 'w.')}"
+    params = [*walk_params, budget, *walk_params, budget]
+    first = f"SELECT * FROM ({walk} LIMIT ?) AS w WHERE w.hit IS NOT NULL"
+    rest = f"SELECT * FROM ({walk} LIMIT -1 OFFSET ?) AS w WHERE w.hit IS NOT NULL"
     marker = " UNION ALL SELECT NULL, NULL, NULL"
     return first + marker + marker + " UNION ALL " + rest, params
 
