@@ -133,7 +133,7 @@ class Engine(ABC):
         try:
             for cond in fields["filters"]:
                 value = cond.value
-                kind = type(value)
+                kind: Any = type(value)
                 if kind is tuple:
                     kind = tuple(map(type, value))
                 elif kind not in _SCALARS:
