@@ -95,6 +95,32 @@ def test_bad_queries_raise_invalid_query(audit_engine: Engine, query: Query, mes
         audit_engine.find("audit", query)
 
 
+@pytest.mark.parametrize(
+    ("valid", "invalid", "message"),
+    [
+        (Cond("success", "eq", True), Cond("success", "eq", 1), "'success' \\(bool\\)"),
+        (Cond("attempt", "eq", 1), Cond("attempt", "eq", 1.0), "'attempt' \\(int\\)"),
+        (Cond("success", "in", (True,)), Cond("success", "in", (1,)), "'success' \\(bool\\)"),
+        (Cond("success", "in", frozenset({True})), Cond("success", "in", frozenset({1})), "'success' \\(bool\\)"),
+        (Query(limit=1), Query(limit=True), "limit must be"),  # type: ignore[arg-type]
+        (Query(offset=1), Query(offset=True), "offset must be"),  # type: ignore[arg-type]
+        (Query(descending=True), Query(descending=1), "descending must be"),  # type: ignore[arg-type]
+    ],
+)
+def test_an_equal_value_of_another_type_is_validated_afresh(
+    audit_engine: Engine, valid: Cond | Query, invalid: Cond | Query, message: str
+) -> None:
+    # Resolutions are memoised, and 1 == 1.0 == True: the memo must not let the second,
+    # invalid query reuse the first one's resolution.
+    def query(part: Cond | Query) -> Query:
+        return part if isinstance(part, Query) else Query(filters=[part])
+
+    assert valid == invalid or query(valid) == query(invalid)
+    audit_engine.find("audit", query(valid))
+    with pytest.raises(InvalidQuery, match=message):
+        audit_engine.find("audit", query(invalid))
+
+
 def test_search_on_a_collection_without_search_fields(make_engine: Any) -> None:
     from osis.store import CollectionSpec, IndexedField
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -112,29 +113,41 @@ class Engine(ABC):
     def _resolve(self, layout: Layout, query: Query | None) -> ResolvedQuery:
         if query is None:
             query = _EMPTY_QUERY
-        if type(query) is Query and query.cursor is None:
-            # Equal values of different types (1, 1.0, True) must not share a
-            # resolution: only one of them may be valid for the field.  Only
-            # numbers and bools compare equal across types, so only they (and
-            # lists of values) make the key carry their types.
-            try:
-                key = (
-                    layout.name, query.search, query.order_by, query.descending, query.limit, query.offset,
-                    *[
-                        (c.field, c.op, c.value, None if type(c.value) is str else _value_type(c.value))
-                        for c in query.filters
-                    ],
-                )
-                resolved = self._resolutions.get(key)
-            except (TypeError, AttributeError):  # unhashable values (lists), or not Conds
-                return resolve_query(layout, query)
-            if resolved is None:
-                resolved = resolve_query(layout, query)
-                if len(self._resolutions) >= _RESOLUTIONS:
-                    self._resolutions = {}
-                self._resolutions[key] = resolved
-            return resolved
-        return resolve_query(layout, query)
+        if type(query) is not Query:
+            return resolve_query(layout, query)
+        # Query.__init__ fills __dict__, and reading it by item costs a fraction of
+        # attribute loads, which CPython 3.11 cannot specialise for an instance whose
+        # __dict__ was materialised (each falls back to the generic lookup).
+        fields = query.__dict__
+        if fields["cursor"] is not None:
+            return resolve_query(layout, query)
+        # Equal values of different types (1, 1.0, True) must not share a resolution:
+        # only one of them may be valid (for a field, or as a limit).  So the key carries
+        # each value's type, or its elements' types for a tuple; other containers (sets,
+        # whose equal members may differ in type) are not memoised.
+        descending, limit, offset = fields["descending"], fields["limit"], fields["offset"]
+        key: tuple[Any, ...] = (
+            layout.name, fields["search"], fields["order_by"],
+            descending, limit, offset, type(descending), type(limit), type(offset),
+        )
+        try:
+            for cond in fields["filters"]:
+                value = cond.value
+                kind: Any = type(value)
+                if kind is tuple:
+                    kind = tuple(map(type, value))
+                elif kind not in _SCALARS:
+                    return resolve_query(layout, query)
+                key += (cond.field, cond.op, value, kind)
+            resolved = self._resolutions.get(key)
+        except (TypeError, AttributeError):  # unhashable values, or filters that are not Conds
+            return resolve_query(layout, query)
+        if resolved is None:
+            resolved = resolve_query(layout, query)
+            if len(self._resolutions) >= _RESOLUTIONS:
+                self._resolutions = {}
+            self._resolutions[key] = resolved
+        return resolved
 
     def _layout(self, coll: str) -> Layout:
         if self._closed:
@@ -391,15 +404,8 @@ class Engine(ABC):
 
 _EMPTY_QUERY = Query()
 _RESOLUTIONS = 512  # memoised query resolutions per engine
-
-
-def _value_type(value: Any) -> Any:
-    kind = type(value)
-    if kind is str or value is None:
-        return None  # strings only equal strings
-    if kind is tuple:
-        return tuple(map(type, value))
-    return kind
+# Filter values whose resolution is memoised as they are (with their type).
+_SCALARS = frozenset({str, int, float, bool, type(None), datetime})
 
 
 def _to_python(column: Column | None, value: Any) -> Any:

@@ -834,9 +834,16 @@ class SqliteEngine(Engine):
             return wire_documents(rows)
         # The common case (a memoised statement, nothing to choose), inlined: the
         # helpers' calls were a measurable share of an ~8 µs indexed lookup (issue #4,
-        # bench/README.md, "Fourth pass").
-        sql, params = self._cached_sql(layout, rq, rq.limit, False)
-        conn = self._take_reader()
+        # bench/README.md, "Fourth pass"); so are _cached_sql's memo hit and _take_reader.
+        hit = self._sql_memo.get((id(rq), rq.limit, False))
+        if hit is not None and hit[0] is rq:
+            sql, params = hit[1], hit[2]
+        else:
+            sql, params = self._cached_sql(layout, rq, rq.limit, False)
+        try:
+            conn = self._idle_readers.pop()
+        except IndexError:
+            conn = self._connect(writer=False)
         try:
             rows = conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
