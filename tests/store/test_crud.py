@@ -251,3 +251,15 @@ def test_insert_many_with_explicit_sids_is_all_or_nothing_and_searchable(audit_e
     audit_engine.insert_many("audit", [{**DOC, "sid": "0009", "arguments": "late-needle"}, {**DOC, "sid": "000a"}])
     assert [d["sid"] for d in audit_engine.find("audit", Query(search="late-needle"))] == ["0009"]
     assert sorted(d["sid"] for d in audit_engine.find("audit", Query(search="needle-"))) == ["z000", "z001", "z002"]
+
+
+def test_insert_many_sids_across_a_change_of_their_leading_characters(audit_engine: Engine) -> None:
+    # Assigned keys come back as a range, spelt run by run (sid.key_range_to_sids);
+    # 00zy is key 1294, the last but one of the run that shares "00"; zzzz is 36**4 - 1.
+    audit_engine.insert("audit", {**DOC, "sid": "00zy"})
+    sids = audit_engine.insert_many("audit", [DOC] * 4)
+    assert sids == ["00zz", "0100", "0101", "0102"] == [key_to_sid(k) for k in range(1295, 1299)]
+    audit_engine.insert("audit", {**DOC, "sid": "zzzy"})
+    assert audit_engine.insert_many("audit", [DOC] * 3) == ["zzzz", "00000", "00001"]
+    found = audit_engine.get_many("audit", ["00zz", "0102", "zzzz", "00001"])
+    assert [d["sid"] for d in found if d is not None] == ["00zz", "0102", "zzzz", "00001"]

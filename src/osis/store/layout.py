@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .codec import CONVERTERS
+from .codec import CONVERTERS, SQLITE_CONVERTERS
 from .spec import NUMERIC_KINDS, CollectionSpec, FieldKind
 
 _PASS_THROUGH: dict[str, type] = {"str": str, "enum": str, "bool": bool, "float": float}
@@ -59,7 +59,9 @@ class BTreeIndex:
 class Layout:
     """Everything an engine needs to know about one collection's table."""
 
-    def __init__(self, spec: CollectionSpec) -> None:
+    def __init__(self, spec: CollectionSpec, *, bools_as_ints: bool = False) -> None:
+        """``bools_as_ints``: encode ``bool`` columns as 0/1 (SQLite, see
+        :data:`osis.store.codec.SQLITE_CONVERTERS`); the engine's own choice."""
         self.spec = spec
         self.name = spec.name
         self.table = spec.table
@@ -71,14 +73,17 @@ class Layout:
         self.indexed: dict[str, Column] = {c.field: c for c in self.columns if c.indexed}
         self.numeric: dict[str, Column] = {c.field: c for c in self.columns if c.numeric}
         self.search: tuple[str, ...] = spec.search
+        convert = SQLITE_CONVERTERS if bools_as_ints else CONVERTERS
+        passed = {k: t for k, t in _PASS_THROUGH.items() if not (bools_as_ints and k == "bool")}
         # (field, kind, converter) per column, resolved once for the write path.
         self.converters: tuple[tuple[str, FieldKind, Callable[[object], Any]], ...] = tuple(
-            (c.field, c.kind, CONVERTERS[c.kind]) for c in self.columns
+            (c.field, c.kind, convert[c.kind]) for c in self.columns
         )
         # (field, type passed through unchanged, converter) for the encoder's fast path;
-        # int and time values always go through their converter (range check, parsing).
+        # int and time values always go through their converter (range check, parsing),
+        # and so do bools written as ints.
         self.fast_converters: tuple[tuple[str, type | None, Callable[[object], Any]], ...] = tuple(
-            (c.field, _PASS_THROUGH.get(c.kind), CONVERTERS[c.kind]) for c in self.columns
+            (c.field, passed.get(c.kind), convert[c.kind]) for c in self.columns
         )
 
     def btree_indexes(self) -> list[BTreeIndex]:

@@ -88,6 +88,26 @@ def key_to_sid(key: int) -> str:
     return text[len(text) - length :]
 
 
+def key_range_to_sids(keys: range) -> list[str]:
+    """``[key_to_sid(k) for k in keys]`` for consecutive keys (a batch's assigned keys).
+
+    Every length band starts at a multiple of 36², so within a run of keys sharing
+    ``key // 1296`` the sids share all but their last two characters, which step
+    through the 1296 pairs in order: one :func:`key_to_sid` per run and a string
+    concatenation per key (a batch of 1000 spent ~1.5k instructions a key before).
+    """
+    if keys.step != 1:
+        return [key_to_sid(k) for k in keys]
+    out: list[str] = []
+    key, stop = keys.start, keys.stop
+    while key < stop:
+        low = key % 1296
+        run = min(1296 - low, stop - key)
+        out.extend(map(key_to_sid(key)[:-2].__add__, _PAIRS[low : low + run]))
+        key += run
+    return out
+
+
 def parse_sid(value: object) -> int:
     """Validate a sid passed to a read/delete call and return its key."""
     if not is_sid(value):

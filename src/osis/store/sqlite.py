@@ -29,6 +29,7 @@ import contextlib
 import functools
 import json
 import math
+import operator
 import os
 import sqlite3
 import threading
@@ -92,6 +93,9 @@ _PROBE_START = 1024  # first limit of the aggregation plan's counting probes (th
 # reads, and the sizes they compare (a week of the log, a user's history, half the
 # table) change slowly; a dashboard refreshes every 15 s.
 _PLAN_TTL = 60.0
+
+
+_key_of = operator.attrgetter("key")
 
 
 class _WriteTransaction:
@@ -334,6 +338,8 @@ class _SqliteApplier(Applier):
 class SqliteEngine(Engine):
     """Engine over one SQLite file (see the module docstring for guarantees)."""
 
+    bools_as_ints = True  # cheaper to bind; see osis.store.codec.SQLITE_CONVERTERS
+
     def __init__(self, config: SqliteConfig) -> None:
         super().__init__()
         self._config = config
@@ -571,18 +577,19 @@ class SqliteEngine(Engine):
 
     # ------------------------------------------------------------------ writes
 
-    def _insert(self, layout: Layout, docs: list[EncodedDoc]) -> list[int]:
+    def _insert(self, layout: Layout, docs: list[EncodedDoc]) -> Sequence[int]:
         st = self._statements[layout.name]
         self._count_writes(layout, len(docs))
         keys: list[int] = []
         with self._write_tx() as conn:
-            if len(docs) > 1 and all(enc.key is None for enc in docs):
+            auto = list(map(_key_of, docs)).count(None) if len(docs) > 1 else 0
+            if auto == len(docs):
                 # AUTOINCREMENT hands out consecutive keys within one transaction, and
                 # this one holds the only write lock: the keys end at the last rowid.
-                conn.executemany(st.insert_auto, [(*enc.columns, enc.text) for enc in docs])
+                conn.executemany(st.insert_auto, [enc.columns + (enc.text,) for enc in docs])
                 last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
-                return list(range(last - len(docs) + 1, last + 1))
-            if len(docs) > 1 and all(enc.key is not None for enc in docs):
+                return range(last - len(docs) + 1, last + 1)
+            if len(docs) > 1 and auto == 0:
                 return self._insert_keyed(conn, layout, docs)
             mark: int | None = None
             for enc in docs:
