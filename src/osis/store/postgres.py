@@ -245,6 +245,9 @@ class PostgresEngine(Engine):
         self._schema = config.schema
         self._sides: dict[str, search.SideTable] = {}
         self._sql_memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        # Per collection, its INSERT statements (assigned key, explicit key): rendered
+        # once per open rather than twice per insert (~10 µs of a 250 µs single insert).
+        self._insert_sqls: dict[str, tuple[str, str]] = {}
         self._marks = search.SearchMarks()
         self._last_write = 0.0  # monotonic time of the last foreground write
         self._upkeep = stats.Upkeep()
@@ -382,6 +385,7 @@ class PostgresEngine(Engine):
                 doc_types[name] = "jsonb" if row is not None and row[0] == "jsonb" else "json"
         self._doc_types = doc_types
         self._sql_memo = {}
+        self._insert_sqls = {}
         self._sides = {name: search.SideTable(self._schema, l) for name, l in layouts.items() if l.search}
         self._marks.clear()
         if self._indexer is not None:
@@ -516,8 +520,11 @@ class PostgresEngine(Engine):
         return f"INSERT INTO {self._table(layout)} ({names}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING RETURNING id"
 
     def _insert(self, layout: Layout, docs: list[EncodedDoc]) -> list[int]:
-        auto_sql = self._insert_sql(layout, explicit=False)
-        key_sql = self._insert_sql(layout, explicit=True)
+        sqls = self._insert_sqls.get(layout.name)
+        if sqls is None:
+            sqls = self._insert_sql(layout, explicit=False), self._insert_sql(layout, explicit=True)
+            self._insert_sqls[layout.name] = sqls
+        auto_sql, key_sql = sqls
         keys: list[int] = []
         self._last_write = time.monotonic()
         if len(docs) == 1 and docs[0].key is None:
