@@ -192,6 +192,26 @@ def test_concurrent_writers_never_slip_under_the_watermark(
 
 
 @pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
+def test_a_single_insert_skips_a_key_taken_ahead_of_the_sequence(
+    make_engine: Callable[..., Engine], store_url: str
+) -> None:
+    # A single row with an assigned key is a plain INSERT in autocommit: a key an
+    # explicit sid already holds fails the primary key, and the next key is drawn.
+    engine = make_engine([AUDIT], url=f"{store_url}&indexer=off")
+    assert isinstance(engine, PostgresEngine)
+    for key in (3, 4):
+        engine.insert("audit", {"sid": key_to_sid(key), "arguments": f"taken {key}"})
+    table = engine._table(engine._layouts["audit"])
+    with psycopg.connect(store_url.split("?")[0], autocommit=True) as conn:  # the sequence back behind both
+        conn.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 1)", (table,))
+    sids = [engine.insert("audit", {"arguments": f"new {i}"})["sid"] for i in range(3)]
+    assert [sid_to_key(s) for s in sids] == [2, 5, 6]
+    assert [d and d["arguments"] for d in engine.get_many("audit", [key_to_sid(k) for k in range(2, 7)])] == [
+        "new 0", "taken 3", "taken 4", "new 1", "new 2",
+    ]
+
+
+@pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
 def test_a_large_batch_takes_keys_in_order_and_skips_a_key_taken_ahead_of_the_sequence(
     make_engine: Callable[..., Engine], store_url: str
 ) -> None:
