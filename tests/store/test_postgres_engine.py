@@ -191,6 +191,13 @@ def test_concurrent_writers_never_slip_under_the_watermark(
     assert row is not None and row[0] == total
 
 
+def _set_sequence(engine: PostgresEngine, store_url: str, value: int) -> None:
+    """Set the audit table's key sequence to ``value`` from another session."""
+    table = engine._table(engine._layouts["audit"])
+    with psycopg.connect(store_url.split("?")[0], autocommit=True) as conn:
+        conn.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", (table, value))
+
+
 @pytest.mark.parametrize("engine_kind", ["postgres"], indirect=True)
 def test_a_single_insert_skips_a_key_taken_ahead_of_the_sequence(
     make_engine: Callable[..., Engine], store_url: str
@@ -201,9 +208,7 @@ def test_a_single_insert_skips_a_key_taken_ahead_of_the_sequence(
     assert isinstance(engine, PostgresEngine)
     for key in (3, 4):
         engine.insert("audit", {"sid": key_to_sid(key), "arguments": f"taken {key}"})
-    table = engine._table(engine._layouts["audit"])
-    with psycopg.connect(store_url.split("?")[0], autocommit=True) as conn:  # the sequence back behind both
-        conn.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 1)", (table,))
+    _set_sequence(engine, store_url, 1)  # back behind both
     sids = [engine.insert("audit", {"arguments": f"new {i}"})["sid"] for i in range(3)]
     assert [sid_to_key(s) for s in sids] == [2, 5, 6]
     assert [d and d["arguments"] for d in engine.get_many("audit", [key_to_sid(k) for k in range(2, 7)])] == [
@@ -225,9 +230,7 @@ def test_a_large_batch_takes_keys_in_order_and_skips_a_key_taken_ahead_of_the_se
     assert [sid_to_key(s) for s in first] == list(range(1, 101))
     for key in (150, 250):
         engine.insert("audit", {"sid": key_to_sid(key), "arguments": f"taken {key}"})
-    table = engine._table(engine._layouts["audit"])
-    with psycopg.connect(store_url.split("?")[0], autocommit=True) as conn:  # the sequence back behind both
-        conn.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 100)", (table,))
+    _set_sequence(engine, store_url, 100)  # back behind both
     second = engine.insert_many("audit", [{"arguments": f"second {i}"} for i in range(100)])
     assert [sid_to_key(s) for s in second] == [*range(201, 250), 301, *range(251, 301)]
     assert [d and d["arguments"] for d in engine.get_many("audit", first + second)] == [

@@ -103,7 +103,6 @@ _METADATA_CURRENT_SQL = (
     " WHERE n.nspname = %s AND NOT a.attisdropped AND ((c.relname = 'osis_meta' AND a.attname = 'value')"
     " OR (c.relname = 'osis_collections' AND a.attname = 'search_watermark'))"
 )
-_ON_CONFLICT = " ON CONFLICT (id) DO NOTHING"  # inserts that skip a key an explicit sid took
 _SQL_MEMO_SIZE = 1024  # memoised find statements per engine
 _COPY_MIN_ROWS = 64  # batches at least this large are written with COPY
 # While the server is unreachable, a request waits at most this long for a connection, so
@@ -515,17 +514,23 @@ class PostgresEngine(Engine):
 
     # ------------------------------------------------------------------ writes
 
-    def _insert_sql(self, layout: Layout, explicit: bool) -> str:
+    def _insert_sql(self, layout: Layout, explicit: bool, skip_taken: bool = True) -> str:
+        """The INSERT of one row, returning its key; ``skip_taken``: a row whose key is
+        taken is not inserted (and returns nothing) instead of failing the statement."""
         cols = [quote(c.name) for c in layout.columns]
         names = ", ".join((["id"] if explicit else []) + ["doc", *cols])
         marks = ", ".join((["%s"] if explicit else []) + [f"%s::{self._doc_type(layout)}"] + ["%s"] * len(cols))
-        return f"INSERT INTO {self._table(layout)} ({names}) VALUES ({marks}){_ON_CONFLICT} RETURNING id"
+        conflict = " ON CONFLICT (id) DO NOTHING" if skip_taken else ""
+        return f"INSERT INTO {self._table(layout)} ({names}) VALUES ({marks}){conflict} RETURNING id"
 
     def _insert(self, layout: Layout, docs: list[EncodedDoc]) -> list[int]:
         sqls = self._insert_sqls.get(layout.name)
         if sqls is None:
-            auto = self._insert_sql(layout, explicit=False)
-            sqls = auto.replace(_ON_CONFLICT, ""), auto, self._insert_sql(layout, explicit=True)
+            sqls = (
+                self._insert_sql(layout, explicit=False, skip_taken=False),
+                self._insert_sql(layout, explicit=False),
+                self._insert_sql(layout, explicit=True),
+            )
             self._insert_sqls[layout.name] = sqls
         single_sql, auto_sql, key_sql = sqls
         keys: list[int] = []
