@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -207,6 +208,15 @@ class EncodedDoc(NamedTuple):
     """Normalised values of the layout's columns, in :attr:`Layout.columns` order."""
     search: tuple[str | None, ...]
     """Values of the search fields, in spec order."""
+
+
+_KEY = operator.attrgetter("key")
+
+
+def keys_of(docs: list[EncodedDoc]) -> list[int | None]:
+    """Each document's explicit key (None: assigned by the database), in one pass in C:
+    most batches have none, and a Python loop over them cost ~0.5k instructions a row."""
+    return list(map(_KEY, docs))
 
 
 def _check_json(path: str, value: object) -> None:

@@ -10,7 +10,6 @@ implement a handful of storage primitives (the ``_``-prefixed abstract methods).
 from __future__ import annotations
 
 import hashlib
-import operator
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -26,6 +25,7 @@ from .codec import (
     encode_many,
     format_day,
     format_time,
+    keys_of,
 )
 from .errors import InvalidDocument, InvalidQuery, StoreClosed, UnknownCollection
 from .layout import Column, Layout
@@ -47,9 +47,6 @@ DEFAULT_PAGE_SIZE = 100
 
 Row = tuple[int, dict[str, Any], Any]
 """What ``_find`` yields: row key, document body, value of the ordering column."""
-
-
-_key_of = operator.attrgetter("key")
 
 
 class Engine(ABC):
@@ -186,9 +183,7 @@ class Engine(ABC):
         if type(docs) is not list:
             docs = list(docs)
         encoded = encode_many(layout, docs)
-        keys_given = list(map(_key_of, encoded))
-        # Counting in C: most batches have no sids at all (a Python pass cost ~0.5k
-        # instructions a row).
+        keys_given = keys_of(encoded)
         given = [] if keys_given.count(None) == len(keys_given) else [k for k in keys_given if k is not None]
         if len(set(given)) != len(given):
             seen: set[int] = set()

@@ -29,7 +29,6 @@ import contextlib
 import functools
 import json
 import math
-import operator
 import os
 import sqlite3
 import threading
@@ -40,7 +39,7 @@ from typing import Any
 
 from . import sqlite_search as search
 from .apply import Applier
-from .codec import EncodedDoc, loads, wire_documents
+from .codec import EncodedDoc, keys_of, loads, wire_documents
 from .engine import Engine, Row
 from .errors import (
     DuplicateSid,
@@ -93,9 +92,6 @@ _PROBE_START = 1024  # first limit of the aggregation plan's counting probes (th
 # reads, and the sizes they compare (a week of the log, a user's history, half the
 # table) change slowly; a dashboard refreshes every 15 s.
 _PLAN_TTL = 60.0
-
-
-_key_of = operator.attrgetter("key")
 
 
 class _WriteTransaction:
@@ -582,7 +578,7 @@ class SqliteEngine(Engine):
         self._count_writes(layout, len(docs))
         keys: list[int] = []
         with self._write_tx() as conn:
-            auto = list(map(_key_of, docs)).count(None) if len(docs) > 1 else 0
+            auto = keys_of(docs).count(None) if len(docs) > 1 else 0
             if auto == len(docs):
                 # AUTOINCREMENT hands out consecutive keys within one transaction, and
                 # this one holds the only write lock: the keys end at the last rowid.
