@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -150,6 +151,20 @@ def random_query(rng: random.Random, spec: CollectionSpec, docs: list[dict[str, 
         limit=rng.choice([None, 0, 1, 5, 20]),
         offset=rng.choice([0, 0, 0, 1, 7]),
     )
+
+
+def assert_same_rows(actual: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
+    """Aggregation rows equal to :func:`aggregate`'s, floats to rounding (sums run in
+    another order on the server) but still floats."""
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected):
+        assert a.keys() == e.keys()
+        for key, value in e.items():
+            if isinstance(value, float):
+                assert math.isclose(a[key], value, rel_tol=1e-9, abs_tol=1e-9), key
+                assert isinstance(a[key], float), key
+            else:
+                assert a[key] == value and type(a[key]) is type(value), key
 
 
 def aggregate(spec: CollectionSpec, docs: list[dict[str, Any]], agg: Aggregation) -> list[dict[str, Any]]:

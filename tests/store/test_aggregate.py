@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 from typing import Any
 
@@ -22,18 +21,6 @@ METRICS = [
     Metric("max", "attempt"),
     Metric("sum", "cost"),
 ]
-
-
-def _same(actual: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
-    assert len(actual) == len(expected)
-    for a, e in zip(actual, expected):
-        assert a.keys() == e.keys()
-        for key, value in e.items():
-            if isinstance(value, float):
-                assert math.isclose(a[key], value, rel_tol=1e-9, abs_tol=1e-9), key
-                assert isinstance(a[key], float), key
-            else:
-                assert a[key] == value and type(a[key]) is type(value), key
 
 
 @pytest.fixture
@@ -79,7 +66,7 @@ def loaded(audit_engine: Engine) -> tuple[Engine, list[dict[str, Any]]]:
 )
 def test_aggregations_match_the_oracle(loaded: tuple[Engine, list[dict[str, Any]]], agg: Aggregation) -> None:
     engine, docs = loaded
-    _same(engine.aggregate("audit", agg), oracle.aggregate(AUDIT, docs, agg))
+    oracle.assert_same_rows(engine.aggregate("audit", agg), oracle.aggregate(AUDIT, docs, agg))
 
 
 def test_day_groups_are_utc_calendar_days(loaded: tuple[Engine, list[dict[str, Any]]]) -> None:

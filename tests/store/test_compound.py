@@ -150,6 +150,22 @@ def test_index_ordered_needs_equalities_then_the_order() -> None:
     assert not ordered([Cond("tool_name", "eq", "shell"), Cond("created_at", "in", [_time(0)])])
 
 
+def test_grouping_index_starts_with_the_groups_and_holds_what_is_read() -> None:
+    layout = Layout(AUDIT)
+    c = layout.by_field
+
+    def index(groups: tuple[str, ...], *read: str) -> tuple[str, ...] | None:
+        found = layout.grouping_index(tuple(c[g] for g in groups), {c[f] for f in (*groups, *read)})
+        return None if found is None else tuple(col.field for col in found.key)
+
+    assert index(("tool_name",), "duration_ms", "cost") == ("tool_name",)  # numeric payload
+    assert index(("tool_name", "success"), "attempt") == ("tool_name", "success", "attempt")
+    assert index(("user_sid",)) == ("user_sid",)
+    assert index(("tool_name",), "score") is None  # indexed elsewhere, not carried
+    assert index(("success", "tool_name")) is None  # the compound key's order is tool_name first
+    assert index(("created_at", "user_sid")) is None
+
+
 # -- reconciling a populated store ----------------------------------------------------------
 
 _QUERIES = [

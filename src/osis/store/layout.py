@@ -119,9 +119,23 @@ class Layout:
                 return True
         return False
 
+    def grouping_index(self, groups: tuple[Column, ...], read: set[Column]) -> BTreeIndex | None:
+        """A B-tree index whose key starts with ``groups``, in order, and which holds
+        every column of ``read`` (in its key or as covering payload): read in order, it
+        yields the rows group by group without the documents."""
+        width = len(groups)
+        for index in self._indexes:
+            if index.key[:width] == groups and read <= {*index.key, *index.payload}:
+                return index
+        return None
+
+    @functools.cached_property
+    def _indexes(self) -> tuple[BTreeIndex, ...]:
+        return tuple(self.btree_indexes())
+
     @functools.cached_property
     def _index_keys(self) -> tuple[tuple[str, ...], ...]:
-        return tuple(tuple(c.field for c in index.key) for index in self.btree_indexes())
+        return tuple(tuple(c.field for c in index.key) for index in self._indexes)
 
     def __repr__(self) -> str:
         return f"Layout({self.name!r})"

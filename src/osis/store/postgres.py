@@ -41,6 +41,7 @@ from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from . import postgres_search as search
+from . import postgres_aggregate as aggregate
 from . import postgres_stats as stats
 from .apply import Applier
 from .codec import EncodedDoc, loads, wire_documents
@@ -250,6 +251,7 @@ class PostgresEngine(Engine):
         # insert (~10 µs of a 250 µs single insert).
         self._insert_sqls: dict[str, tuple[str, str, str]] = {}
         self._marks = search.SearchMarks()
+        self._aggregate_plans = aggregate.AggregatePlans()
         self._last_write = 0.0  # monotonic time of the last foreground write
         self._upkeep = stats.Upkeep()
         self._indexer = (
@@ -387,6 +389,7 @@ class PostgresEngine(Engine):
         self._doc_types = doc_types
         self._sql_memo = {}
         self._insert_sqls = {}
+        self._aggregate_plans.clear()
         self._sides = {name: search.SideTable(self._schema, l) for name, l in layouts.items() if l.search}
         self._marks.clear()
         if self._indexer is not None:
@@ -855,16 +858,20 @@ class PostgresEngine(Engine):
         params: list[Any] = []
         with self._conn("aggregate") as conn:
             text = self._aggregate_sql(conn, layout, ra, params)
-            return [tuple(r) for r in conn.execute(text, params, prepare=False if ra.search else None).fetchall()]
+            streamed = self._aggregate_plans.streams(conn, self._table(layout), layout, ra)
+            prepare = False if ra.search else None  # a search's statement names a moving watermark
+            return [tuple(r) for r in aggregate.run(conn, text, params, streamed=streamed, prepare=prepare)]
 
     def explain_aggregate(self, coll: str, agg: Aggregation) -> str:
-        """The plan PostgreSQL uses for :meth:`aggregate` with ``agg`` (as the engine runs it)."""
+        """The plan PostgreSQL uses for :meth:`aggregate` with ``agg`` (as the engine runs it,
+        streamed over a covering index or not: see :mod:`osis.store.postgres_aggregate`)."""
         layout = self._layout(coll)
         ra = resolve_aggregation(layout, agg)
         params: list[Any] = []
         with self._conn("explain") as conn:
             text = self._aggregate_sql(conn, layout, ra, params)
-            rows = conn.execute("EXPLAIN " + text, params, prepare=False).fetchall()
+            streamed = self._aggregate_plans.streams(conn, self._table(layout), layout, ra)
+            rows = aggregate.run(conn, "EXPLAIN " + text, params, streamed=streamed, prepare=False)
         return "\n".join(r[0] for r in rows)
 
     def _iter_bodies(self, layout: Layout) -> Iterator[tuple[int, dict[str, Any]]]:
