@@ -22,7 +22,7 @@ import json
 import math
 import operator
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
@@ -49,19 +49,11 @@ _fromisoformat = _dt.datetime.fromisoformat
 
 def parse_time(text: str) -> int:
     """RFC 3339 timestamp -> whole epoch seconds (UTC). Raises ``ValueError`` with a reason."""
-    if (
-        len(text) == 20
-        and text[19] == "Z"
-        and text[10] == "T"
-        and text[4] == "-"
-        and text[7] == "-"
-        and text[13] == ":"
-        and text[16] == ":"
-        and text.isascii()
-    ):
-        # The canonical spelling (YYYY-MM-DDTHH:MM:SSZ): the C parser checks every
-        # other position is an ASCII digit and the values are in range, so this
-        # accepts exactly what the pattern below and the general path accept.
+    if len(text) == 20 and text[4::3] == "--T::Z" and text.isascii():
+        # The canonical spelling (YYYY-MM-DDTHH:MM:SSZ; positions 4, 7, ..., 19 are its
+        # separators): the C parser checks every other position is an ASCII digit and
+        # the values are in range, so this accepts exactly what the pattern below and
+        # the general path accept.  The encoder's fast path repeats this branch inline.
         try:
             d = _fromisoformat(text)
         except ValueError:
@@ -161,6 +153,16 @@ CONVERTERS: dict[str, Callable[[object], Any]] = {
 }
 
 
+# What the encoder's fast path checks inline instead of calling a column's converter
+# (a layout's ``fast_converters`` name one of these, or the type a value of the column
+# passes through unchanged as): an ``int`` column's range, a ``time`` column's canonical
+# spelling, a ``bool`` written as 0/1.  Anything else still goes to the converter, and
+# what the converter refuses to the general path, which names the problem.
+FAST_INT64 = "int64"
+FAST_TIME = "time"
+FAST_BOOL01 = "bool01"
+
+
 # What a layout with ``bools_as_ints`` (SQLite's) converts instead of CONVERTERS: the
 # sqlite3 module binds a Python bool through its adaptation protocol, which costs
 # ~3k instructions a value (more than half of binding the rest of an audit entry);
@@ -204,19 +206,32 @@ class EncodedDoc(NamedTuple):
     """The document without its ``sid`` (the sid is derived from the row key)."""
     text: str
     """``body`` as compact JSON."""
-    columns: tuple[Any, ...]
-    """Normalised values of the layout's columns, in :attr:`Layout.columns` order."""
+    row: tuple[Any, ...]
+    """Normalised values of the layout's columns, in :attr:`Layout.columns` order, then
+    :attr:`text`: SQLite's parameter row, built by the encoder rather than concatenated
+    per row by the engine."""
     search: tuple[str | None, ...]
     """Values of the search fields, in spec order."""
 
+    @property
+    def columns(self) -> tuple[Any, ...]:
+        """Normalised values of the layout's columns, in :attr:`Layout.columns` order."""
+        return self.row[:-1]
+
 
 _KEY = operator.attrgetter("key")
+_ROW = operator.attrgetter("row")
 
 
 def keys_of(docs: list[EncodedDoc]) -> list[int | None]:
     """Each document's explicit key (None: assigned by the database), in one pass in C:
     most batches have none, and a Python loop over them cost ~0.5k instructions a row."""
     return list(map(_KEY, docs))
+
+
+def rows_of(docs: list[EncodedDoc]) -> Iterator[tuple[Any, ...]]:
+    """Each document's :attr:`EncodedDoc.row`, lazily and in C (for ``executemany``)."""
+    return map(_ROW, docs)
 
 
 def _check_json(path: str, value: object) -> None:
@@ -336,7 +351,7 @@ _sid_match = SID_PATTERN.match
 
 def _encode_plain(
     doc: object,
-    columns_of: tuple[tuple[str, type | None, Callable[[object], Any]], ...],
+    columns_of: tuple[tuple[str, type | str, Callable[[object], Any]], ...],
     search_of: tuple[str, ...],
 ) -> EncodedDoc | None:
     """The fast path of :func:`encode_document` and :func:`encode_many`; None where the
@@ -376,23 +391,39 @@ def _encode_plain(
         return None
     if "\\u0000" in text:
         return None
-    columns: list[Any] = []
+    row: list[Any] = []
     for field, fast, convert in columns_of:
         value = body.get(field)
-        if value is None or type(value) is fast:
-            columns.append(value)
-        else:
-            try:
-                columns.append(convert(value))
+        kind = type(value)
+        if kind is fast or value is None:
+            row.append(value)
+        elif fast is FAST_INT64:  # _to_int, for the exact type
+            if kind is not int or not INT64_MIN <= value <= INT64_MAX:
+                return None
+            row.append(value)
+        elif fast is FAST_TIME and kind is str and len(value) == 20 and value[4::3] == "--T::Z" and value.isascii():
+            try:  # parse_time's canonical branch, without two calls
+                d = _fromisoformat(value)
             except ValueError:
                 return None
+            row.append((d.toordinal() - _EPOCH_ORDINAL) * 86400 + d.hour * 3600 + d.minute * 60 + d.second)
+        elif fast is FAST_BOOL01:  # _to_bool_int
+            if kind is not bool:
+                return None
+            row.append(1 if value else 0)
+        else:
+            try:
+                row.append(convert(value))
+            except ValueError:
+                return None
+    row.append(text)
     search: list[str | None] = []
     for name in search_of:
         value = body.get(name)
         if value is not None and type(value) is not str:
             return None
         search.append(value)
-    result: EncodedDoc = _new_tuple(EncodedDoc, (key, body, text, tuple(columns), tuple(search)))
+    result: EncodedDoc = _new_tuple(EncodedDoc, (key, body, text, tuple(row), tuple(search)))
     return result
 
 
@@ -423,23 +454,24 @@ def _encode_checked(layout: Layout, doc: object, *, require_sid: bool = False) -
         raise InvalidDocument(f"{coll}: document is not valid Unicode") from None  # pragma: no cover
     except (ValueError, TypeError) as exc:
         raise InvalidDocument(f"{coll}: {exc}") from None
-    columns: list[Any] = []
+    row: list[Any] = []
     for field, kind, convert in layout.converters:
         value = body.get(field)
         if value is None:
-            columns.append(None)
+            row.append(None)
             continue
         try:
-            columns.append(convert(value))
+            row.append(convert(value))
         except ValueError as exc:
             raise InvalidDocument(f"{coll}: field {field!r} ({kind}): {exc}") from None
+    row.append(text)
     search: list[str | None] = []
     for name in layout.search:
         value = body.get(name)
         if value is not None and not isinstance(value, str):
             raise InvalidDocument(f"{coll}: search field {name!r} must be a string, got {_describe(value)}")
         search.append(value)
-    return EncodedDoc(key, body, text, tuple(columns), tuple(search))
+    return EncodedDoc(key, body, text, tuple(row), tuple(search))
 
 
 def wire_documents(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
