@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .codec import CONVERTERS, FAST_BOOL01, FAST_INT64, FAST_TIME, SQLITE_CONVERTERS
+from .codec import CONVERTERS, FAST_BOOL01, FAST_INT64, FAST_TIME, SQLITE_CONVERTERS, FastEncoder, fast_encoder
 from .spec import NUMERIC_KINDS, CollectionSpec, FieldKind
 
 _PASS_THROUGH: dict[str, type | str] = {
@@ -92,6 +92,8 @@ class Layout:
         self.fast_converters: tuple[tuple[str, type | str, Callable[[object], Any]], ...] = tuple(
             (c.field, passed[c.kind], convert[c.kind]) for c in self.columns
         )
+        # The encoder's fast path, written out for these columns (osis.store.codec.fast_encoder).
+        self.encode_fast: FastEncoder = fast_encoder(self.fast_converters, self.search)
 
     def btree_indexes(self) -> list[BTreeIndex]:
         """Every B-tree index the table should have (engines render and reconcile them).
