@@ -443,7 +443,7 @@ def fast_encoder(
     """The fast path of :func:`encode_document` for one layout, as a function compiled
     for its columns (``Layout.fast_converters``) and search fields.
 
-    Written out column by column, a document costs ~2.5k fewer instructions than a loop
+    Written out column by column, a document costs ~4k fewer instructions than a loop
     over the columns (the loop's unpacking, a chain of comparisons per column, the
     appends and ``tuple()``; bench/README.md, "Ninth pass").  Field names are spec
     identifiers, written as literals with ``repr``; converters are passed by name.
