@@ -92,8 +92,13 @@ class Layout:
         self.fast_converters: tuple[tuple[str, type | str, Callable[[object], Any]], ...] = tuple(
             (c.field, passed[c.kind], convert[c.kind]) for c in self.columns
         )
-        # The encoder's fast path, written out for these columns (osis.store.codec.fast_encoder).
-        self.encode_fast: FastEncoder = fast_encoder(self.fast_converters, self.search)
+
+    @functools.cached_property
+    def encode_fast(self) -> FastEncoder:
+        """The encoder's fast path, written out for these columns (see
+        :func:`osis.store.codec.fast_encoder`); compiled on first use (~0.5 ms: an engine's
+        ``open`` asks for it), so the layouts a schema comparison builds never pay for it."""
+        return fast_encoder(self.fast_converters, self.search)
 
     def btree_indexes(self) -> list[BTreeIndex]:
         """Every B-tree index the table should have (engines render and reconcile them).
