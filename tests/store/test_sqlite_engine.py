@@ -313,3 +313,27 @@ def test_readers_from_many_threads_stay_within_reach(tmp_path: Path) -> None:
     assert 1 <= len(idle) <= 8 and len({id(c) for c in idle}) == len(idle)
     engine.close()
     assert all(_is_closed(c) for c in idle)
+
+
+def test_every_insert_path_stores_the_document_as_text_and_the_columns_typed(tmp_path: Path) -> None:
+    """The encoder builds SQLite's parameter row (columns, then the document text): a
+    batch, a batch with explicit sids, a single insert and a replace all store the same."""
+    engine = _engine(tmp_path / "a.db", "?indexer=off")
+    doc = {"tool_name": "t", "success": True, "created_at": "2026-11-27T07:35:46Z", "attempt": 2**63 - 1,
+           "score": 3, "duration_ms": -(2**63), "arguments": "ä"}
+    batch = engine.insert_many("audit", [doc, {**doc, "success": False}])
+    keyed = engine.insert_many("audit", [{**doc, "sid": "zz01"}, {**doc, "sid": "zz02"}])
+    one = engine.insert("audit", doc)["sid"]
+    engine.replace("audit", {**doc, "sid": one, "created_at": "2026-11-27T07:35:47+00:00"})
+    engine.close()
+    with sqlite3.connect(tmp_path / "a.db") as conn:
+        rows = conn.execute(
+            "SELECT typeof(doc), json_valid(doc), doc ->> '$.arguments', f_success, f_created_at, f_attempt,"
+            " f_score, typeof(f_score), f_duration_ms FROM osis_audit ORDER BY id"
+        ).fetchall()
+    assert len(rows) == len(batch) + len(keyed) + 1 == 5
+    for i, (kind, valid, arguments, success, at, attempt, score, score_kind, duration) in enumerate(rows):
+        assert (kind, valid, arguments) == ("text", 1, "ä")
+        assert success == (0 if i == 1 else 1)
+        assert at == 1795764946 + (i == 4)
+        assert (attempt, score, score_kind, duration) == (2**63 - 1, 3.0, "real", -(2**63))

@@ -22,7 +22,7 @@ import json
 import math
 import operator
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
@@ -49,19 +49,11 @@ _fromisoformat = _dt.datetime.fromisoformat
 
 def parse_time(text: str) -> int:
     """RFC 3339 timestamp -> whole epoch seconds (UTC). Raises ``ValueError`` with a reason."""
-    if (
-        len(text) == 20
-        and text[19] == "Z"
-        and text[10] == "T"
-        and text[4] == "-"
-        and text[7] == "-"
-        and text[13] == ":"
-        and text[16] == ":"
-        and text.isascii()
-    ):
-        # The canonical spelling (YYYY-MM-DDTHH:MM:SSZ): the C parser checks every
-        # other position is an ASCII digit and the values are in range, so this
-        # accepts exactly what the pattern below and the general path accept.
+    if len(text) == 20 and text[4::3] == "--T::Z" and text.isascii():
+        # The canonical spelling (YYYY-MM-DDTHH:MM:SSZ; positions 4, 7, ..., 19 are its
+        # separators): the C parser checks every other position is an ASCII digit and
+        # the values are in range, so this accepts exactly what the pattern below and
+        # the general path accept.  The encoder's fast path repeats this branch inline.
         try:
             d = _fromisoformat(text)
         except ValueError:
@@ -161,6 +153,16 @@ CONVERTERS: dict[str, Callable[[object], Any]] = {
 }
 
 
+# What the encoder's fast path checks inline instead of calling a column's converter
+# (a layout's ``fast_converters`` name one of these, or the type a value of the column
+# passes through unchanged as): an ``int`` column's range, a ``time`` column's canonical
+# spelling, a ``bool`` written as 0/1.  Anything else still goes to the converter, and
+# what the converter refuses to the general path, which names the problem.
+FAST_INT64 = "int64"
+FAST_TIME = "time"
+FAST_BOOL01 = "bool01"
+
+
 # What a layout with ``bools_as_ints`` (SQLite's) converts instead of CONVERTERS: the
 # sqlite3 module binds a Python bool through its adaptation protocol, which costs
 # ~3k instructions a value (more than half of binding the rest of an audit entry);
@@ -204,19 +206,32 @@ class EncodedDoc(NamedTuple):
     """The document without its ``sid`` (the sid is derived from the row key)."""
     text: str
     """``body`` as compact JSON."""
-    columns: tuple[Any, ...]
-    """Normalised values of the layout's columns, in :attr:`Layout.columns` order."""
+    row: tuple[Any, ...]
+    """Normalised values of the layout's columns, in :attr:`Layout.columns` order, then
+    :attr:`text`: SQLite's parameter row, built by the encoder rather than concatenated
+    per row by the engine."""
     search: tuple[str | None, ...]
     """Values of the search fields, in spec order."""
 
+    @property
+    def columns(self) -> tuple[Any, ...]:
+        """Normalised values of the layout's columns, in :attr:`Layout.columns` order."""
+        return self.row[:-1]
+
 
 _KEY = operator.attrgetter("key")
+_ROW = operator.attrgetter("row")
 
 
 def keys_of(docs: list[EncodedDoc]) -> list[int | None]:
     """Each document's explicit key (None: assigned by the database), in one pass in C:
     most batches have none, and a Python loop over them cost ~0.5k instructions a row."""
     return list(map(_KEY, docs))
+
+
+def rows_of(docs: list[EncodedDoc]) -> Iterator[tuple[Any, ...]]:
+    """Each document's :attr:`EncodedDoc.row`, lazily and in C (for ``executemany``)."""
+    return map(_ROW, docs)
 
 
 def _check_json(path: str, value: object) -> None:
@@ -297,17 +312,17 @@ _orjson_dumps = orjson.dumps
 def encode_document(layout: Layout, doc: object, *, require_sid: bool = False) -> EncodedDoc:
     """Validate ``doc`` against the collection and compute everything an engine writes.
 
-    A fast path handles the common case (a plain dict whose values are JSON
-    scalars or containers, every value fitting its column) with fewer passes:
-    orjson itself refuses non-string keys, lone surrogates and oversized
-    integers, and NUL characters anywhere are found with one scan of the
-    serialised text (orjson writes U+0000 as ``\\u0000``).  Anything it does not
-    accept outright (including false alarms such as a literal backslash-u0000)
-    goes through :func:`_encode_checked`, which accepts and rejects exactly the
-    same documents and names the problem.
+    A fast path (:attr:`Layout.encode_fast`, see :func:`fast_encoder`) handles the
+    common case (a plain dict whose values are JSON scalars or containers, every value
+    fitting its column) with fewer passes: orjson itself refuses non-string keys, lone
+    surrogates and oversized integers, and NUL characters anywhere are found with one
+    scan of the serialised text (orjson writes U+0000 as ``\\u0000``).  Anything it does
+    not accept outright (including false alarms such as a literal backslash-u0000) goes
+    through :func:`_encode_checked`, which accepts and rejects exactly the same
+    documents and names the problem.
     """
     if not require_sid:
-        enc = _encode_plain(doc, layout.fast_converters, layout.search)
+        enc = layout.encode_fast(doc)
         if enc is not None:
             return enc
     return _encode_checked(layout, doc, require_sid=require_sid)
@@ -321,26 +336,21 @@ def encode_many(layout: Layout, docs: Iterable[object]) -> list[EncodedDoc]:
     the fast path and the general path, so a batch accepts and rejects exactly what a
     single insert does, with the same messages.
     """
-    columns_of = layout.fast_converters
-    search_of = layout.search
+    fast = layout.encode_fast
     out: list[EncodedDoc] = []
     for doc in docs:
-        enc = _encode_plain(doc, columns_of, search_of)
+        enc = fast(doc)
         out.append(enc if enc is not None else _encode_checked(layout, doc))
     return out
 
 
-_new_tuple = tuple.__new__
-_sid_match = SID_PATTERN.match
+FastEncoder = Callable[[object], EncodedDoc | None]
+"""A layout's fast path: the encoded document, or None where the general path
+(:func:`_encode_checked`) must decide and name the problem."""
 
-
-def _encode_plain(
-    doc: object,
-    columns_of: tuple[tuple[str, type | None, Callable[[object], Any]], ...],
-    search_of: tuple[str, ...],
-) -> EncodedDoc | None:
-    """The fast path of :func:`encode_document` and :func:`encode_many`; None where the
-    general path (:func:`_encode_checked`) must decide and name the problem."""
+# The fast path up to the columns: the same for every layout.
+_FAST_HEAD = """\
+def encode_fast(doc):
     if type(doc) is not dict:
         return None
     if "sid" in doc:
@@ -348,7 +358,7 @@ def _encode_plain(
         if raw_sid is None or raw_sid == "":
             key = None
         elif type(raw_sid) is str and 4 <= len(raw_sid) <= 12 and _sid_match(raw_sid) is not None:
-            key = sid_to_key(raw_sid)
+            key = _sid_to_key(raw_sid)
         else:
             return None
         body = doc.copy()
@@ -374,26 +384,108 @@ def _encode_plain(
         text = _orjson_dumps(body).decode()
     except TypeError:  # JSONEncodeError included
         return None
-    if "\\u0000" in text:
+    if "\\\\u0000" in text:
         return None
-    columns: list[Any] = []
-    for field, fast, convert in columns_of:
-        value = body.get(field)
-        if value is None or type(value) is fast:
-            columns.append(value)
-        else:
-            try:
-                columns.append(convert(value))
+"""
+
+# One column, by what its fast path checks (``{v}`` the local, ``{f}`` the field's name
+# as a literal, ``{c}`` its converter's name in the namespace).
+_FAST_COLUMN = {
+    # a type passed through unchanged (str, enum, float, PostgreSQL's bool); an int for a
+    # float column is converted
+    "type": """\
+    {v} = body.get({f})
+    if {v} is not None and type({v}) is not {t}:
+        try:
+            {v} = {c}({v})
+        except ValueError:
+            return None
+""",
+    FAST_INT64: """\
+    {v} = body.get({f})
+    if {v} is not None and (type({v}) is not int or not _INT64_MIN <= {v} <= _INT64_MAX):
+        return None
+""",
+    FAST_TIME: """\
+    {v} = body.get({f})
+    if {v} is not None:
+        if type({v}) is str and len({v}) == 20 and {v}[4::3] == "--T::Z" and {v}.isascii():
+            try:  # parse_time's canonical branch
+                d = _fromisoformat({v})
             except ValueError:
                 return None
-    search: list[str | None] = []
-    for name in search_of:
-        value = body.get(name)
-        if value is not None and type(value) is not str:
+            {v} = (d.toordinal() - _EPOCH_ORDINAL) * 86400 + d.hour * 3600 + d.minute * 60 + d.second
+        else:
+            try:
+                {v} = {c}({v})
+            except ValueError:
+                return None
+""",
+    FAST_BOOL01: """\
+    {v} = body.get({f})
+    if {v} is not None:
+        if type({v}) is not bool:
             return None
-        search.append(value)
-    result: EncodedDoc = _new_tuple(EncodedDoc, (key, body, text, tuple(columns), tuple(search)))
+        {v} = 1 if {v} else 0
+""",
+}
+
+_FAST_SEARCH = """\
+    {v} = body.get({f})
+    if {v} is not None and type({v}) is not str:
+        return None
+"""
+
+
+def fast_encoder(
+    columns_of: tuple[tuple[str, type | str, Callable[[object], Any]], ...], search_of: tuple[str, ...]
+) -> FastEncoder:
+    """The fast path of :func:`encode_document` for one layout, as a function compiled
+    for its columns (``Layout.fast_converters``) and search fields.
+
+    Written out column by column, a document costs ~4k fewer instructions than a loop
+    over the columns (the loop's unpacking, a chain of comparisons per column, the
+    appends and ``tuple()``; bench/README.md, "Ninth pass").  Field names are spec
+    identifiers, written as literals with ``repr``; converters are passed by name.
+    What it accepts is exactly what :func:`_encode_checked` accepts (tests/store/test_codec.py
+    compares the two); what it does not accept outright it hands back as None.
+    """
+    namespace: dict[str, Any] = {
+        "EncodedDoc": EncodedDoc,
+        "_new_tuple": _new_tuple,
+        "_sid_match": _sid_match,
+        "_sid_to_key": sid_to_key,
+        "_check_json": _check_json,
+        "_orjson_dumps": _orjson_dumps,
+        "_fromisoformat": _fromisoformat,
+        "_EPOCH_ORDINAL": _EPOCH_ORDINAL,
+        "_INT64_MIN": INT64_MIN,
+        "_INT64_MAX": INT64_MAX,
+    }
+    parts = [_FAST_HEAD]
+    row = []
+    for i, (field, fast, convert) in enumerate(columns_of):
+        v, c = f"c{i}", f"convert{i}"
+        namespace[c] = convert
+        if isinstance(fast, type):
+            namespace[f"type{i}"] = fast
+            parts.append(_FAST_COLUMN["type"].format(v=v, f=repr(field), c=c, t=f"type{i}"))
+        else:
+            parts.append(_FAST_COLUMN[fast].format(v=v, f=repr(field), c=c))
+        row.append(v)
+    search = []
+    for j, name in enumerate(search_of):
+        v = f"s{j}"
+        parts.append(_FAST_SEARCH.format(v=v, f=repr(name)))
+        search.append(v)
+    parts.append(f"    return _new_tuple(EncodedDoc, (key, body, text, ({', '.join([*row, 'text'])},), ({''.join(s + ', ' for s in search)})))\n")
+    exec(compile("".join(parts), "<osis.store.codec.fast_encoder>", "exec"), namespace)
+    result: FastEncoder = namespace["encode_fast"]
     return result
+
+
+_new_tuple = tuple.__new__
+_sid_match = SID_PATTERN.match
 
 
 def _encode_checked(layout: Layout, doc: object, *, require_sid: bool = False) -> EncodedDoc:
@@ -423,23 +515,24 @@ def _encode_checked(layout: Layout, doc: object, *, require_sid: bool = False) -
         raise InvalidDocument(f"{coll}: document is not valid Unicode") from None  # pragma: no cover
     except (ValueError, TypeError) as exc:
         raise InvalidDocument(f"{coll}: {exc}") from None
-    columns: list[Any] = []
+    row: list[Any] = []
     for field, kind, convert in layout.converters:
         value = body.get(field)
         if value is None:
-            columns.append(None)
+            row.append(None)
             continue
         try:
-            columns.append(convert(value))
+            row.append(convert(value))
         except ValueError as exc:
             raise InvalidDocument(f"{coll}: field {field!r} ({kind}): {exc}") from None
+    row.append(text)
     search: list[str | None] = []
     for name in layout.search:
         value = body.get(name)
         if value is not None and not isinstance(value, str):
             raise InvalidDocument(f"{coll}: search field {name!r} must be a string, got {_describe(value)}")
         search.append(value)
-    return EncodedDoc(key, body, text, tuple(columns), tuple(search))
+    return EncodedDoc(key, body, text, tuple(row), tuple(search))
 
 
 def wire_documents(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:

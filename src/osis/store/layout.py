@@ -14,10 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .codec import CONVERTERS, SQLITE_CONVERTERS
+from .codec import CONVERTERS, FAST_BOOL01, FAST_INT64, FAST_TIME, SQLITE_CONVERTERS, FastEncoder, fast_encoder
 from .spec import NUMERIC_KINDS, CollectionSpec, FieldKind
 
-_PASS_THROUGH: dict[str, type] = {"str": str, "enum": str, "bool": bool, "float": float}
+_PASS_THROUGH: dict[str, type | str] = {
+    "str": str,
+    "enum": str,
+    "bool": bool,
+    "float": float,
+    "int": FAST_INT64,
+    "time": FAST_TIME,
+}
 _MAX_IDENT = 63  # PostgreSQL silently truncates longer identifiers; never let it
 
 
@@ -74,17 +81,24 @@ class Layout:
         self.numeric: dict[str, Column] = {c.field: c for c in self.columns if c.numeric}
         self.search: tuple[str, ...] = spec.search
         convert = SQLITE_CONVERTERS if bools_as_ints else CONVERTERS
-        passed = {k: t for k, t in _PASS_THROUGH.items() if not (bools_as_ints and k == "bool")}
+        passed = {**_PASS_THROUGH, "bool": FAST_BOOL01} if bools_as_ints else _PASS_THROUGH
         # (field, kind, converter) per column, resolved once for the write path.
         self.converters: tuple[tuple[str, FieldKind, Callable[[object], Any]], ...] = tuple(
             (c.field, c.kind, convert[c.kind]) for c in self.columns
         )
-        # (field, type passed through unchanged, converter) for the encoder's fast path;
-        # int and time values always go through their converter (range check, parsing),
-        # and so do bools written as ints.
-        self.fast_converters: tuple[tuple[str, type | None, Callable[[object], Any]], ...] = tuple(
-            (c.field, passed.get(c.kind), convert[c.kind]) for c in self.columns
+        # (field, type passed through unchanged or the check made inline, converter) for
+        # the encoder's fast path: an int's range, a canonical time, a bool written as 0/1
+        # are checked there (see osis.store.codec.FAST_INT64); the rest go to the converter.
+        self.fast_converters: tuple[tuple[str, type | str, Callable[[object], Any]], ...] = tuple(
+            (c.field, passed[c.kind], convert[c.kind]) for c in self.columns
         )
+
+    @functools.cached_property
+    def encode_fast(self) -> FastEncoder:
+        """The encoder's fast path, written out for these columns (see
+        :func:`osis.store.codec.fast_encoder`); compiled on first use (~0.5 ms: an engine's
+        ``open`` asks for it), so the layouts a schema comparison builds never pay for it."""
+        return fast_encoder(self.fast_converters, self.search)
 
     def btree_indexes(self) -> list[BTreeIndex]:
         """Every B-tree index the table should have (engines render and reconcile them).

@@ -39,7 +39,7 @@ from typing import Any
 
 from . import sqlite_search as search
 from .apply import Applier
-from .codec import EncodedDoc, keys_of, loads, wire_documents
+from .codec import EncodedDoc, keys_of, loads, rows_of, wire_documents
 from .engine import Engine, Row
 from .errors import (
     DuplicateSid,
@@ -582,7 +582,7 @@ class SqliteEngine(Engine):
             if auto == len(docs):
                 # AUTOINCREMENT hands out consecutive keys within one transaction, and
                 # this one holds the only write lock: the keys end at the last rowid.
-                conn.executemany(st.insert_auto, [enc.columns + (enc.text,) for enc in docs])
+                conn.executemany(st.insert_auto, rows_of(docs))
                 last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
                 return range(last - len(docs) + 1, last + 1)
             if len(docs) > 1 and auto == 0:
@@ -590,11 +590,11 @@ class SqliteEngine(Engine):
             mark: int | None = None
             for enc in docs:
                 if enc.key is None:
-                    cur = conn.execute(st.insert_auto, (*enc.columns, enc.text))
+                    cur = conn.execute(st.insert_auto, enc.row)
                     assert cur.lastrowid is not None
                     keys.append(cur.lastrowid)
                     continue
-                cur = conn.execute(st.insert_key, (enc.key, *enc.columns, enc.text))
+                cur = conn.execute(st.insert_key, (enc.key, *enc.row))
                 if cur.rowcount == 0:
                     raise DuplicateSid(f"{layout.name}: sid {key_to_sid(enc.key)} already exists")
                 if layout.search:
@@ -614,7 +614,7 @@ class SqliteEngine(Engine):
         conn.execute("SAVEPOINT osis_keyed")
         try:
             conn.executemany(
-                self._statements[layout.name].insert_keys, [(enc.key, *enc.columns, enc.text) for enc in docs]
+                self._statements[layout.name].insert_keys, [(enc.key, *enc.row) for enc in docs]
             )
         except sqlite3.IntegrityError:
             conn.execute("ROLLBACK TO osis_keyed")
@@ -652,7 +652,7 @@ class SqliteEngine(Engine):
         reindex = changed and key <= search.watermark(conn, layout)
         if reindex:
             search.unindex_row(conn, layout, key)
-        conn.execute(self._statements[layout.name].update, (*new.columns, new.text, key))
+        conn.execute(self._statements[layout.name].update, (*new.row, key))
         if reindex:
             search.index_row(conn, layout, key)
 
