@@ -44,7 +44,7 @@ from . import postgres_search as search
 from . import postgres_aggregate as aggregate
 from . import postgres_stats as stats
 from .apply import Applier
-from .codec import EncodedDoc, loads, wire_documents
+from .codec import EncodedDoc, loads, rows_of, wire_documents
 from .engine import Engine, Row
 from .errors import (
     DuplicateSid,
@@ -520,9 +520,10 @@ class PostgresEngine(Engine):
     def _insert_sql(self, layout: Layout, explicit: bool, skip_taken: bool = True) -> str:
         """The INSERT of one row, returning its key; ``skip_taken``: a row whose key is
         taken is not inserted (and returns nothing) instead of failing the statement."""
+        # The columns, then the document: the order of EncodedDoc.row, bound as it is.
         cols = [quote(c.name) for c in layout.columns]
-        names = ", ".join((["id"] if explicit else []) + ["doc", *cols])
-        marks = ", ".join((["%s"] if explicit else []) + [f"%s::{self._doc_type(layout)}"] + ["%s"] * len(cols))
+        names = ", ".join((["id"] if explicit else []) + [*cols, "doc"])
+        marks = ", ".join((["%s"] if explicit else []) + ["%s"] * len(cols) + [f"%s::{self._doc_type(layout)}"])
         conflict = " ON CONFLICT (id) DO NOTHING" if skip_taken else ""
         return f"INSERT INTO {self._table(layout)} ({names}) VALUES ({marks}){conflict} RETURNING id"
 
@@ -550,7 +551,7 @@ class PostgresEngine(Engine):
                 if enc.key is None:
                     keys.append(self._insert_auto(conn, auto_sql, enc))
                     continue
-                row = conn.execute(key_sql, (enc.key, enc.text, *enc.columns)).fetchone()
+                row = conn.execute(key_sql, (enc.key, *enc.row)).fetchone()
                 if row is None:
                     raise DuplicateSid(f"{layout.name}: sid {key_to_sid(enc.key)} already exists")
                 keys.append(enc.key)
@@ -575,7 +576,7 @@ class PostgresEngine(Engine):
         aborts only that statement, and the next key is drawn."""
         while True:
             try:
-                row = conn.execute(sql, (enc.text, *enc.columns)).fetchone()
+                row = conn.execute(sql, enc.row).fetchone()
             except psycopg.errors.UniqueViolation:
                 continue
             assert row is not None
@@ -584,7 +585,7 @@ class PostgresEngine(Engine):
     @staticmethod
     def _insert_auto(conn: psycopg.Connection[Any], sql: str, enc: EncodedDoc) -> int:
         while True:
-            row = conn.execute(sql, (enc.text, *enc.columns)).fetchone()
+            row = conn.execute(sql, enc.row).fetchone()
             # None: the sequence handed out a key an explicit sid already took; take the next.
             if row is not None:
                 return int(row[0])
@@ -614,10 +615,10 @@ class PostgresEngine(Engine):
                             (table, len(docs)),
                         )
                     )
-                    names = ", ".join(["id", "doc", *(quote(c.name) for c in layout.columns)])
+                    names = ", ".join(["id", *(quote(c.name) for c in layout.columns), "doc"])
                     with conn.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                         for key, enc in zip(keys, docs):
-                            copy.write_row((key, enc.text, *enc.columns))
+                            copy.write_row((key, *enc.row))
                 return keys
             except psycopg.errors.UniqueViolation:
                 pass
@@ -627,7 +628,7 @@ class PostgresEngine(Engine):
         """executemany pipelines the statements: one round trip for the whole batch."""
         keys: list[int | None] = []
         with conn.cursor() as cur:
-            cur.executemany(sql, [(enc.text, *enc.columns) for enc in docs], returning=True)
+            cur.executemany(sql, list(rows_of(docs)), returning=True)
             while True:
                 row = cur.fetchone()
                 keys.append(None if row is None else int(row[0]))
@@ -641,8 +642,8 @@ class PostgresEngine(Engine):
         """Overwrite one row; with ``reindex`` (its search text may have changed) its
         search-index row too, in the same transaction."""
         cols = [quote(c.name) for c in layout.columns]
-        sets = ", ".join([f"doc = %s::{self._doc_type(layout)}", *(f"{c} = %s" for c in cols)])
-        cur = conn.execute(f"UPDATE {self._table(layout)} SET {sets} WHERE id = %s", (doc.text, *doc.columns, key))
+        sets = ", ".join([*(f"{c} = %s" for c in cols), f"doc = %s::{self._doc_type(layout)}"])
+        cur = conn.execute(f"UPDATE {self._table(layout)} SET {sets} WHERE id = %s", (*doc.row, key))
         if cur.rowcount == 0:
             return False
         side = self._sides.get(layout.name)
