@@ -40,6 +40,7 @@ class Applier(ABC):
     types: ClassVar[Mapping[str, str]]  # column type per field kind
     key_column: ClassVar[str]  # definition of the row key ``id`` in CREATE TABLE
     doc_column: ClassVar[str]  # definition of the document column ``doc`` (the last one)
+    doc_text: ClassVar[str] = "doc"  # the document as text in a SELECT (what :meth:`document` parses)
     drop_column: ClassVar[str] = "DROP COLUMN"  # the ALTER TABLE clause that drops a column
 
     # ------------------------------------------------------------------ the steps
@@ -103,7 +104,9 @@ class Applier(ABC):
         sets = ", ".join(f"{quote(c.name)} = {p}" for c in columns)
         last = -1
         while True:
-            rows = self.fetch(f"SELECT id, doc FROM {table} WHERE id > {p} ORDER BY id LIMIT {p}", (last, BACKFILL_CHUNK))
+            rows = self.fetch(
+                f"SELECT id, {self.doc_text} FROM {table} WHERE id > {p} ORDER BY id LIMIT {p}", (last, BACKFILL_CHUNK)
+            )
             if not rows:
                 return
             updates = [(*backfill_row(layout, columns, key, self.document(doc)), key) for key, doc in rows]
@@ -126,7 +129,7 @@ class Applier(ABC):
 
     @abstractmethod
     def document(self, stored: Any) -> dict[str, Any]:
-        """A document as ``SELECT doc`` returned it, parsed."""
+        """A document as ``SELECT {doc_text}`` returned it, parsed."""
 
     @abstractmethod
     def set_up_search(self, layout: Layout, plan: Plan) -> None:

@@ -36,7 +36,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
-from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from . import postgres_search as search
@@ -126,8 +125,10 @@ def _qualified(schema: str, name: str) -> str:
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
-    # Decode jsonb with orjson, as the SQLite engine does: several times faster.
-    set_json_loads(loads, conn)
+    # Documents are read as text (``doc::text``) and decoded by codec.loads (orjson), as
+    # on SQLite, rather than by a JSON loader set on the connection: an adapters map
+    # customised per connection cost every statement ~20k instructions (~4 µs) of
+    # adaptation, documents or not (bench/README.md, "Ninth pass").
     # Prepare a statement server-side on its second run instead of its sixth (psycopg's
     # default): the pool hands requests to its connections in turn, so with the default
     # each connection parses and plans a repeated query five more times.  A statement
@@ -227,8 +228,10 @@ class _PostgresApplier(Applier):
         )
         return {name for (name,) in rows} - {f"{layout.table}_pkey"}
 
+    doc_text = "doc::text"
+
     def document(self, stored: Any) -> dict[str, Any]:
-        body: dict[str, Any] = stored  # psycopg parsed it (json and jsonb alike)
+        body: dict[str, Any] = loads(stored)
         return body
 
     def before_apply(self, layouts: Mapping[str, Layout]) -> None:
@@ -700,10 +703,13 @@ class PostgresEngine(Engine):
     ) -> EncodedDoc | None:
         self._last_write = time.monotonic()
         with self._conn("increment") as conn, conn.transaction():
-            row = conn.execute(f"SELECT doc FROM {self._table(layout)} WHERE id = %s FOR UPDATE", (key,)).fetchone()
+            row = conn.execute(
+                f"SELECT doc::text FROM {self._table(layout)} WHERE id = %s FOR UPDATE", (key,)
+            ).fetchone()
             if row is None:
                 return None
-            old, new = row[0], mutate(row[0])
+            old = loads(row[0])
+            new = mutate(old)
             # An increment (a memory's access count) rarely touches the search text.
             changed = any(old.get(f) != v for f, v in zip(layout.search, new.search))
             self._rewrite(conn, layout, key, new, reindex=changed)
@@ -724,10 +730,14 @@ class PostgresEngine(Engine):
     def _get(self, layout: Layout, keys: list[int]) -> dict[int, dict[str, Any]]:
         with self._conn("get") as conn:
             if len(keys) == 1:
-                rows = conn.execute(f"SELECT id, doc FROM {self._table(layout)} WHERE id = %s", (keys[0],)).fetchall()
+                rows = conn.execute(
+                    f"SELECT id, doc::text FROM {self._table(layout)} WHERE id = %s", (keys[0],)
+                ).fetchall()
             else:
-                rows = conn.execute(f"SELECT id, doc FROM {self._table(layout)} WHERE id = ANY(%s)", (keys,)).fetchall()
-        return {key: doc for key, doc in rows}
+                rows = conn.execute(
+                    f"SELECT id, doc::text FROM {self._table(layout)} WHERE id = ANY(%s)", (keys,)
+                ).fetchall()
+        return {key: loads(text) for key, text in rows}
 
     def _exists(self, layout: Layout, key: int) -> bool:
         with self._conn("exists") as conn:
@@ -792,10 +802,10 @@ class PostgresEngine(Engine):
         *,
         wire: bool = False,
     ) -> str:
-        """The statement of :meth:`find`: rows ``(id, doc, order value)``, or with
+        """The statement of :meth:`find`: rows ``(id, doc as text, order value)``, or with
         ``wire`` ``(id, doc as text)`` for :meth:`_find_docs` to decode itself."""
         order_col = quote(rq.order.name) if rq.order else "NULL"
-        columns = "id, doc::text" if wire else f"id, doc, {order_col}"
+        columns = "id, doc::text" if wire else f"id, doc::text, {order_col}"
         if rq.search is None:
             clauses = filters_sql(_D, rq.conds, params)
             keyset = keyset_sql(_D, rq, params)
@@ -850,7 +860,7 @@ class PostgresEngine(Engine):
         return query, tuple(params), prepare
 
     def _find(self, layout: Layout, rq: ResolvedQuery, limit: int | None) -> list[Row]:
-        return [(key, doc, value) for key, doc, value in self._find_rows(layout, rq, limit, wire=False)]
+        return [(key, loads(text), value) for key, text, value in self._find_rows(layout, rq, limit, wire=False)]
 
     def _find_docs(self, layout: Layout, rq: ResolvedQuery) -> list[dict[str, Any]]:
         # Fused: the document's text decoded once, straight into the wire form (psycopg's
@@ -919,6 +929,6 @@ class PostgresEngine(Engine):
             # A server-side cursor streams the table in one snapshot without loading it whole.
             with conn.cursor(name="osis_iter_bodies") as cur:
                 cur.itersize = 1000
-                cur.execute(f"SELECT id, doc FROM {self._table(layout)} ORDER BY id")
-                for key, doc in cur:
-                    yield key, doc
+                cur.execute(f"SELECT id, doc::text FROM {self._table(layout)} ORDER BY id")
+                for key, text in cur:
+                    yield key, loads(text)
