@@ -68,7 +68,7 @@ def indexed_grouping(layout: Layout, ra: ResolvedAggregation) -> bool:
     if any(g.day for g in ra.groups) or any(m.op == "percentile" for m in ra.metrics):
         return False
     groups = tuple(g.column for g in ra.groups)
-    read = {c for c in groups} | {m.column for m in ra.metrics if m.column is not None}
+    read = set(groups) | {m.column for m in ra.metrics if m.column is not None}
     return layout.grouping_index(groups, read) is not None
 
 
