@@ -21,10 +21,10 @@ def test_sqlite_layouts_write_bools_as_0_and_1_on_every_path() -> None:
     ints, bools = Layout(SPEC, bools_as_ints=True), Layout(SPEC)
     for doc, ok in ((DOC, 1), ({**DOC, "ok": False}, 0), ({**DOC, "ok": None}, None)):
         fast, batch, general = encode_document(ints, doc), encode_many(ints, [doc])[0], _encode_checked(ints, doc)
-        assert fast.columns == batch.columns == general.columns == (ok, "x", 1795764946, 3)
-        assert all(type(c[0]) is type(ok) for c in (fast.columns, general.columns))
+        assert fast.row[:-1] == batch.row[:-1] == general.row[:-1] == (ok, "x", 1795764946, 3)
+        assert all(type(c[0]) is type(ok) for c in (fast.row, general.row))
         # The default (PostgreSQL's) keeps Python bools; the document text is the same.
-        assert encode_document(bools, doc).columns[0] == (None if ok is None else bool(ok))
+        assert encode_document(bools, doc).row[0] == (None if ok is None else bool(ok))
         assert fast.text == encode_document(bools, doc).text
     for layout in (ints, bools):
         with pytest.raises(InvalidDocument, match=r"field 'ok' \(bool\): expected true or false, got int 1"):
@@ -128,7 +128,7 @@ def test_the_compiled_fast_path_agrees_with_the_general_path(bools_as_ints: bool
             continue
         assert got == expected
         assert [type(v) for v in got.row] == [type(v) for v in expected.row]
-        assert got.columns == expected.row[:-1] and got.row[-1] == got.text
+        assert got.row[:-1] == expected.row[:-1] and got.row[-1] == got.text
     if change in ({}, {"sid": "abcd"}, {"level": "high"}, {"ok": True}, {"n": 2**63 - 1}, {"at": "1970-01-01T00:00:00Z"}):
         assert fast is not None  # the common spellings take the fast path
 

@@ -213,11 +213,6 @@ class EncodedDoc(NamedTuple):
     search: tuple[str | None, ...]
     """Values of the search fields, in spec order."""
 
-    @property
-    def columns(self) -> tuple[Any, ...]:
-        """Normalised values of the layout's columns, in :attr:`Layout.columns` order."""
-        return self.row[:-1]
-
 
 _KEY = operator.attrgetter("key")
 _ROW = operator.attrgetter("row")
